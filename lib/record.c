@@ -63,7 +63,7 @@ static void reserve(rad_rec *r, size_t need)
 unsigned char *rad_rec_prepare(rad_rec *r, uint32_t type, size_t len)
 {
 	rad_rec_reset(r, type);
-	reserve(r, len);
+	reserve(r, len ? len : 1);   /* never a NULL buffer, even for an empty record */
 	r->len = len;
 	return r->buf;
 }
