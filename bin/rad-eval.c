@@ -46,6 +46,7 @@ static const char usage[] =
 "      --top-p X         sample from the smallest set holding X of the mass (default 1)\n"
 "      --max-new-tokens N  new tokens per response at most (default 256)\n"
 "      --batch-size N    prompts decoded together (default 8)\n"
+"      --ids             also write each response's token ids (generate)\n"
 "      --seed N          sampling seed; each prompt's draws depend on it and its id only\n"
 "      --judge COMMAND   the judge (sh -c COMMAND): JSONL {id, prompt, response} in,\n"
 "                        JSONL {id, score} out\n"
@@ -66,7 +67,7 @@ static const char usage[] =
 
 enum { OPT_BETA = RAD_OPT_FIRST_TOOL, OPT_WHERE, OPT_TOKENIZER, OPT_TEMPLATE, OPT_SPECIAL, OPT_TEMP, OPT_TOPK,
        OPT_TOPP, OPT_MAXNEW, OPT_BATCH, OPT_SEED, OPT_JUDGE, OPT_JTIMEOUT, OPT_TOPSCORE, OPT_THREADS, OPT_LEVEL,
-       OPT_SKIP };
+       OPT_SKIP, OPT_IDS };
 
 static rad_model *load(const char *dir, int threads)
 {
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 		{"threads", required_argument, 0, OPT_THREADS},
 		{"level", required_argument, 0, OPT_LEVEL},
 		{"skip-invalid", no_argument, 0, OPT_SKIP},
+		{"ids", no_argument, 0, OPT_IDS},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
 		case OPT_THREADS: threads = (int)rad_parse_int("threads", optarg, 1, 1024); break;
 		case OPT_LEVEL: level = (int)rad_parse_int("level", optarg, 1, 19); break;
 		case OPT_SKIP: g.skip_invalid = 1; break;
+		case OPT_IDS: g.ids = 1; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}

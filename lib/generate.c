@@ -5,19 +5,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <utf8proc.h>
 #include "cli.h"
 #include "decode.h"
 #include "generate.h"
 #include "jsonl.h"
+
+/* Length of the well-formed UTF-8 sequence at s[0..n) (> 0), or minus the length of its
+ * maximal ill-formed prefix (Unicode's "maximal subpart", as Python's errors="replace"
+ * counts them): each such prefix becomes one U+FFFD. */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char b = s[0];
+	int need;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (b < 0x80) return 1;
+	if (b >= 0xc2 && b <= 0xdf) need = 1;
+	else if (b >= 0xe0 && b <= 0xef) { need = 2; if (b == 0xe0) lo = 0xa0; if (b == 0xed) hi = 0x9f; }
+	else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b == 0xf0) lo = 0x90; if (b == 0xf4) hi = 0x8f; }
+	else return -1;
+	for (int k = 1; k <= need; k++) {
+		if ((size_t)k >= n || s[k] < lo || s[k] > hi) return -k;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need + 1;
+}
 
 char *rad_utf8_clean(const char *s, size_t n, size_t *outlen)
 {
 	char *o = rad_malloc(3 * n + 1);
 	size_t j = 0;
 	for (size_t i = 0; i < n;) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+		int k = utf8_seq((const unsigned char *)s + i, n - i);
 		if (k > 0) {
 			memcpy(o + j, s + i, k);
 			j += k;
@@ -25,7 +44,7 @@ char *rad_utf8_clean(const char *s, size_t n, size_t *outlen)
 		} else {
 			memcpy(o + j, "\xef\xbf\xbd", 3);
 			j += 3;
-			i++;
+			i += -k;
 		}
 	}
 	o[j] = 0;
@@ -106,6 +125,11 @@ static void emit(run *R, job *j)
 	json_object_set_new(o, "response", json_stringn(clean, n));
 	json_object_set_new(o, "tokens", json_integer((json_int_t)j->out.n));
 	json_object_set_new(o, "finish", json_string(j->stopped ? "stop" : "length"));
+	if (R->o->ids) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < j->out.n; i++) json_array_append_new(a, json_integer(j->out.v[i]));
+		json_object_set_new(o, "ids", a);
+	}
 	rad_jsonl_write(R->out, o);
 	json_decref(o);
 	free(clean);

@@ -9,7 +9,9 @@
  * prompt is seeded from (seed, id) alone, so the output of a prompt does not depend on
  * which file, shard or batch it came in.  Output, one line per prompt in input order:
  *   {"id", "goal", "prompt" (as given), "response" (text, the end of turn left out),
- *    "tokens" (response tokens), "finish" ("stop" or "length")} */
+ *    "tokens" (response tokens), "finish" ("stop" or "length"), and with ids set "ids"}
+ * A response that is not valid UTF-8 (a model may stop inside a character) has each
+ * maximal ill-formed subsequence replaced by U+FFFD, as Python's errors="replace" does. */
 #ifndef RAD_GENERATE_H
 #define RAD_GENERATE_H
 
@@ -27,6 +29,7 @@ typedef struct rad_gen_opts {
 	uint64_t seed;
 	int special;            /* added-token text in message content becomes those tokens */
 	int skip_invalid;       /* a bad record (no id, bad prompt, too long) is counted, not fatal */
+	int ids;                /* also write "ids": the response's token ids */
 } rad_gen_opts;
 
 typedef struct rad_gen_stats {
@@ -39,8 +42,7 @@ typedef struct rad_gen_stats {
 void rad_generate_run(rad_model *m, rad_tokenizer *tok, const rad_template *tp, const rad_gen_opts *o,
                       char **inputs, int ninputs, rad_sink *out, rad_gen_stats *st);
 
-/* A copy of s[n] with every invalid UTF-8 sequence replaced by U+FFFD (a model can stop
- * inside a character). */
+/* A copy of s[n] with each maximal ill-formed UTF-8 subsequence replaced by U+FFFD. */
 char *rad_utf8_clean(const char *s, size_t n, size_t *outlen);
 
 #endif
