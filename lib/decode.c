@@ -6,9 +6,15 @@
  *   x[n,C] -> norm1 -> qkv[n,(H+2G)*D] -> k, v rows written into the cache at their
  *   positions -> each row's query heads attend over its slot's cache [0, pos] (query head
  *   h reads key/value head h / (H/G)) -> out proj -> residual -> norm2 -> MLP -> residual
- * then the final norm and the LM head at the rows whose logits are wanted.  The products
- * go through the same layer kernels as rad_model_forward (lib/layers.h), so a token's
- * logits agree with the full forward's to rounding. */
+ * then the final norm and the LM head at the rows whose logits are wanted.
+ *
+ * Products: a prefill of many tokens goes through BLAS sgemm like rad_model_forward.  A
+ * batched step (and any short list of rows) uses rows_linear below instead: each weight
+ * row is read once for all the rows of the step, and each output is one dot product
+ * computed the same way whatever the number of rows, so a slot's numbers do not depend
+ * on which other slots share its step (generation stays the same under any batching or
+ * sharding), and sgemm's packing of the whole weight matrix for a single row (most of
+ * the time of a one-token step through sgemm, measured) is avoided. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -50,6 +56,26 @@ void rad_kv_cache_reset(rad_kv_cache *kv, int slot)
 {
 	if (slot >= 0 && slot < kv->nslots) kv->len[slot] = 0;
 }
+
+/* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over outputs; a fixed-order dot per output. */
+static void rows_linear(float *y, const float *x, const float *w, const float *b, int n, int in, int out)
+{
+	#pragma omp parallel for schedule(static)
+	for (int o = 0; o < out; o++) {
+		const float *wr = w + (size_t)o * in;
+		for (int r = 0; r < n; r++) {
+			const float *xr = x + (size_t)r * in;
+			float d = 0;
+			#pragma omp simd reduction(+:d)
+			for (int i = 0; i < in; i++) d += wr[i] * xr[i];
+			y[(size_t)r * out + o] = d + (b ? b[o] : 0.0f);
+		}
+	}
+}
+
+#define ROWWISE_MAX 8   /* up to this many rows of one call, rows_linear */
+
+typedef void (*linear_fn)(float *y, const float *x, const float *w, const float *b, int n, int in, int out);
 
 /* The cache row of (layer, slot, position). */
 static float *kv_at(float *base, const rad_kv_cache *kv, int l, int slot, int pos)
@@ -126,9 +152,10 @@ static void attend(const rad_model_config *c, const rad_kv_cache *kv, int l, int
 	}
 }
 
-const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
-                            int nout, const int *out_rows, float *logits)
+static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
+                               int nout, const int *out_rows, float *logits, int rowwise)
 {
+	linear_fn lin = rowwise ? rows_linear : rad_matmul_forward;
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
 	if (c->norm != RAD_NORM_LAYER || c->pos != RAD_POS_LEARNED || c->mlp != RAD_MLP_GELU || c->qk_norm)
@@ -162,19 +189,19 @@ const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *sl
 	for (int l = 0; l < c->n_layers; l++) {
 		const rad_layer_weights *y = &w->layer[l];
 		rad_layernorm_forward(sc.xn, sc.mean, sc.rstd, x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
-		rad_matmul_forward(sc.qkv, sc.xn, y->wqkv, y->bqkv, n, C, W);
+		lin(sc.qkv, sc.xn, y->wqkv, y->bqkv, n, C, W);
 		for (int r = 0; r < n; r++) {
 			const float *row = sc.qkv + (size_t)r * W;
 			memcpy(kv_at(kv->k, kv, l, slot[r], sc.pos[r]), row + HD, sizeof(float) * GD);
 			memcpy(kv_at(kv->v, kv, l, slot[r], sc.pos[r]), row + HD + GD, sizeof(float) * GD);
 		}
 		attend(c, kv, l, n, slot, sc.pos, sc.qkv, sc.ao, sc.scores);
-		rad_matmul_forward(sc.tmp, sc.ao, y->wo, y->bo, n, HD, C);
+		lin(sc.tmp, sc.ao, y->wo, y->bo, n, HD, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
 		rad_layernorm_forward(sc.xn, sc.mean, sc.rstd, x, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-		rad_matmul_forward(sc.up, sc.xn, y->w_up, y->b_up, n, C, F);
+		lin(sc.up, sc.xn, y->w_up, y->b_up, n, C, F);
 		rad_gelu_forward(sc.up, sc.up, (size_t)n * F);
-		rad_matmul_forward(sc.tmp, sc.up, y->w_down, y->b_down, n, F, C);
+		lin(sc.tmp, sc.up, y->w_down, y->b_down, n, F, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
 	}
 	for (int r = 0; r < n; r++)
@@ -183,8 +210,14 @@ const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *sl
 	for (int o = 0; o < nout; o++)
 		memcpy(sc.sel + (size_t)o * C, x + (size_t)out_rows[o] * C, sizeof(float) * C);
 	rad_layernorm_forward(sc.sel, sc.mean, sc.rstd, sc.sel, w->normf_w, w->normf_b, nout, C, c->norm_eps);
-	rad_matmul_forward(logits, sc.sel, w->lm_head, NULL, nout, C, c->vocab);
+	(rowwise || nout <= ROWWISE_MAX ? rows_linear : rad_matmul_forward)(logits, sc.sel, w->lm_head, NULL, nout, C, c->vocab);
 	return NULL;
+}
+
+const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
+                            int nout, const int *out_rows, float *logits)
+{
+	return decode_rows(m, kv, n, slot, tok, nout, out_rows, logits, n <= ROWWISE_MAX);
 }
 
 const char *rad_model_decode(rad_model *m, rad_kv_cache *kv, int slot, const int32_t *tok, int n, float *logits)
@@ -202,7 +235,7 @@ const char *rad_model_decode_step(rad_model *m, rad_kv_cache *kv, int n, const i
 {
 	int *rows = rad_malloc(sizeof(int) * (n > 0 ? n : 1));
 	for (int i = 0; i < n; i++) rows[i] = i;
-	const char *e = rad_decode_rows(m, kv, n, slots, tok, n, rows, logits);
+	const char *e = decode_rows(m, kv, n, slots, tok, n, rows, logits, 1);
 	free(rows);
 	return e;
 }
