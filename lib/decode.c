@@ -57,18 +57,44 @@ void rad_kv_cache_reset(rad_kv_cache *kv, int slot)
 	if (slot >= 0 && slot < kv->nslots) kv->len[slot] = 0;
 }
 
-/* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over outputs; a fixed-order dot per output. */
+/* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over blocks of 4 outputs, each x row against
+ * the 4 weight rows with 4 independent accumulators; how an output is summed depends on
+ * its index only, never on n. */
 static void rows_linear(float *y, const float *x, const float *w, const float *b, int n, int in, int out)
 {
+	int nb = (out + 3) / 4;
 	#pragma omp parallel for schedule(static)
-	for (int o = 0; o < out; o++) {
-		const float *wr = w + (size_t)o * in;
-		for (int r = 0; r < n; r++) {
-			const float *xr = x + (size_t)r * in;
-			float d = 0;
-			#pragma omp simd reduction(+:d)
-			for (int i = 0; i < in; i++) d += wr[i] * xr[i];
-			y[(size_t)r * out + o] = d + (b ? b[o] : 0.0f);
+	for (int ob = 0; ob < nb; ob++) {
+		int o = 4 * ob;
+		if (o + 4 <= out) {
+			const float *w0 = w + (size_t)o * in, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
+			for (int r = 0; r < n; r++) {
+				const float *xr = x + (size_t)r * in;
+				float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+				#pragma omp simd reduction(+:d0, d1, d2, d3)
+				for (int i = 0; i < in; i++) {
+					d0 += w0[i] * xr[i];
+					d1 += w1[i] * xr[i];
+					d2 += w2[i] * xr[i];
+					d3 += w3[i] * xr[i];
+				}
+				float *yr = y + (size_t)r * out + o;
+				yr[0] = d0 + (b ? b[o] : 0.0f);
+				yr[1] = d1 + (b ? b[o + 1] : 0.0f);
+				yr[2] = d2 + (b ? b[o + 2] : 0.0f);
+				yr[3] = d3 + (b ? b[o + 3] : 0.0f);
+			}
+		} else {
+			for (int oo = o; oo < out; oo++) {
+				const float *wr = w + (size_t)oo * in;
+				for (int r = 0; r < n; r++) {
+					const float *xr = x + (size_t)r * in;
+					float d = 0;
+					#pragma omp simd reduction(+:d)
+					for (int i = 0; i < in; i++) d += wr[i] * xr[i];
+					y[(size_t)r * out + oo] = d + (b ? b[oo] : 0.0f);
+				}
+			}
 		}
 	}
 }
