@@ -133,22 +133,26 @@ status_is 2 "bad --truncation" rad-pack --truncation middle "$T/p.rad"
 status_is 2 "prompt limit leaves no room" rad-pack --max-length 8 --max-prompt-length 8 "$T/p.rad"
 status_is 2 "drop-last without pairs" rad-pack --max-tokens 64 --drop-last "$T/p.rad"
 
-# --- real data (needs rad-tokenize) -----------------------------------------------------
+# --- real data: the UltraFeedback sample through the pipeline ---------------------------
 uf=${SHARED:+$SHARED/ultrafeedback_binarized_trl_eval200.jsonl}
 if [ -z "$uf" ] || [ ! -f "$uf" ]; then
 	skip "real pairs" "shared data absent"
-elif ! command -v rad-tokenize > /dev/null; then
-	skip "real pairs" "rad-tokenize not built"
+elif ! command -v rad-tokenize > /dev/null || ! command -v rad-relabel > /dev/null; then
+	skip "real pairs" "rad-tokenize or rad-relabel not built"
+elif ! rad-score-normalize "$uf" | rad-relabel | rad-tokenize --tokenizer "$SHARED/tokenizers/gpt2/encoder.json" \
+	--template zephyr -o "$T/uf.rad" 2> "$T/err"; then
+	skip "real pairs" "could not tokenize: $(head -c 200 "$T/err")"
 else
-	. "$TOP/tests/bench/pack-input.sh"
-	if pack_input "$uf" "$T/uf.rad" 2> "$T/err"; then
-		rad-pack --pairs 8 --max-length 1024 --max-prompt-length 512 --plan "$T/uf.json" "$T/uf.rad" | rad-dump > "$T/uf.jsonl"
-		same "real: every pair in a batch" "$(jq '.pairs + .dropped_too_long + .dropped_empty' "$T/uf.json")" "$(rad-dump "$T/uf.rad" | wc -l)"
-		same "real: mask sum = loss tokens" "$(jq -s '[.[].loss_mask[]] | add' "$T/uf.jsonl")" "$(jq .loss_tokens "$T/uf.json")"
-		same "real: sequences within 1024" "$(jq -s '[.[].seq_len[]] | max <= 1024' "$T/uf.jsonl")" "true"
-	else
-		skip "real pairs" "could not tokenize: $(head -c 200 "$T/err")"
-	fi
+	rad-pack --pairs 8 --max-length 1024 --max-prompt-length 512 --plan "$T/uf.json" "$T/uf.rad" | rad-dump > "$T/uf.jsonl"
+	same "real: every pair read" "$(jq .pairs_read "$T/uf.json")" "$(rad-dump "$T/uf.rad" | wc -l)"
+	same "real: every pair kept or counted" "$(jq '.pairs + .dropped_too_long + .dropped_empty - .pairs_read' "$T/uf.json")" "0"
+	same "real: mask sum = loss tokens" "$(jq -s '[.[].loss_mask[]] | add' "$T/uf.jsonl")" "$(jq .loss_tokens "$T/uf.json")"
+	same "real: sequences within 1024" "$(jq -s '[.[].seq_len[]] | max <= 1024' "$T/uf.jsonl")" "true"
+	same "real: some prompts cut" "$(jq '.truncated_prompt > 0' "$T/uf.json")" "true"
+	# Completion tokens kept: each sequence's masked targets are the end of its tokens.
+	same "real: masked targets are each sequence's tail" "$(jq -c '. as $b | [range(0; .seq_len | length) as $s |
+		($b.seq_row[$s] * $b.cols + $b.seq_start[$s]) as $o | [range($o; $o + $b.seq_len[$s]) | $b.loss_mask[.]] |
+		(index([1]) // -1) as $f | select(($f >= 0 and .[-1] == 0 and (.[$f:-1] | all(. == 1))) | not)] | length' "$T/uf.jsonl" | sort -u)" "0"
 fi
 
 [ "$_fails" -eq 0 ]
