@@ -63,9 +63,16 @@ static void reserve(rad_rec *r, size_t need)
 unsigned char *rad_rec_prepare(rad_rec *r, uint32_t type, size_t len)
 {
 	rad_rec_reset(r, type);
-	reserve(r, len);
+	reserve(r, len ? len : 1);   /* never a NULL buffer, even for an empty record */
 	r->len = len;
 	return r->buf;
+}
+
+unsigned char *rad_rec_prepare_more(rad_rec *r, size_t n)
+{
+	reserve(r, n ? n : 1);
+	r->len += n;
+	return r->buf + r->len - n;
 }
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
