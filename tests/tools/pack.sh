@@ -57,6 +57,10 @@ same "header: fingerprint passed on" "$(rad-dump -H "$T/b.rad" | head -n 1 | jq 
 cells=$(jq -s '[.[] | .rows * .cols] | add' "$T/b.jsonl")
 same "plan: padding = cells - tokens" "$(jq .padding "$T/plan.json")" "$((cells - want_tokens))"
 
+# Round trip: the JSON rad-dump prints encodes back to the same bytes.
+rad-dump -H "$T/b.rad" | rad-dump --encode -o "$T/back.rad"
+ok_if "round trip through rad-dump" cmp -s "$T/b.rad" "$T/back.rad"
+
 ok_if "pack --pad-multiple 8" rad-pack --pairs 6 --pad-multiple 8 -o "$T/b8.rad" "$T/p.rad"
 same "pad-multiple: widths divisible by 8" "$(rad-dump "$T/b8.rad" | jq '.cols % 8' | sort -u)" "0"
 
