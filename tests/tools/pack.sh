@@ -141,8 +141,8 @@ status_is 2 "drop-last without pairs" rad-pack --max-tokens 64 --drop-last "$T/p
 uf=${SHARED:+$SHARED/ultrafeedback_binarized_trl_eval200.jsonl}
 if [ -z "$uf" ] || [ ! -f "$uf" ]; then
 	skip "real pairs" "shared data absent"
-elif ! command -v rad-tokenize > /dev/null || ! command -v rad-relabel > /dev/null; then
-	skip "real pairs" "rad-tokenize or rad-relabel not built"
+elif ! command -v rad-tokenize > /dev/null || ! command -v rad-relabel > /dev/null || ! command -v rad-score-normalize > /dev/null; then
+	skip "real pairs" "rad-score-normalize, rad-relabel or rad-tokenize not built"
 elif ! rad-score-normalize "$uf" | rad-relabel | rad-tokenize --tokenizer "$SHARED/tokenizers/gpt2/encoder.json" \
 	--template zephyr -o "$T/uf.rad" 2> "$T/err"; then
 	skip "real pairs" "could not tokenize: $(head -c 200 "$T/err")"
