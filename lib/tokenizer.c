@@ -492,7 +492,7 @@ static int build(rad_tokenizer *t, ld *L, vocab *v, int byte_level)
 		t->kind[a->id] = a->special ? K_SPECIAL : K_ADDED;
 		if (a->n) t->add_first[(unsigned char)a->s[0]] = 1;
 	}
-	qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
+	if (t->n_add) qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
 	uint32_t dup;
 	if (rad_bpe_build_map(&t->bpe, usable_in_bpe, t, &dup)) {
 		fail(L, "vocab: token %u has the same bytes as another token", dup);
@@ -888,7 +888,7 @@ static int load_tiktoken(rad_tokenizer *t, ld *L, const char *buf, size_t len, c
 			t->kind[a->id] = K_SPECIAL;
 			t->add_first[(unsigned char)a->s[0]] = 1;
 		}
-		qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
+		if (t->n_add) qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
 		uint32_t dup;
 		if (rad_bpe_build_map(&t->bpe, usable_in_bpe, t, &dup)) { fail(L, "rank %u: the same bytes as another rank", dup); goto out; }
 		for (int b = 0; b < 256; b++)
@@ -1263,3 +1263,5 @@ int32_t rad_tok_bos(const rad_tokenizer *t) { return t->bos; }
 uint64_t rad_tok_fingerprint(const rad_tokenizer *t) { return t->fp; }
 const char *rad_tok_describe(const rad_tokenizer *t) { return t->desc; }
 const char *rad_tok_path(const rad_tokenizer *t) { return t->path; }
+
+const rad_bpe *rad_tok_bpe(const rad_tokenizer *t) { return &t->bpe; }
