@@ -62,11 +62,18 @@ static int text_mode(rad_tokenizer *tok, char **inputs, int ninputs, const char 
 	rad_ids ids = {0};
 	rad_tok_encode(tok, in.s, in.n, flags, &ids);
 	rad_sink *out = rad_sink_open(output, 0, 0);
-	char buf[16];
+	char buf[1 << 16];
+	size_t bn = 0;
 	for (size_t i = 0; i < ids.n; i++) {
-		int n = snprintf(buf, sizeof buf, i ? " %d" : "%d", ids.v[i]);
-		rad_sink_write(out, buf, n);
+		if (bn > sizeof buf - 16) { rad_sink_write(out, buf, bn); bn = 0; }
+		if (i) buf[bn++] = ' ';
+		char d[12];
+		int k = 0;
+		uint32_t v = (uint32_t)ids.v[i];
+		do d[k++] = (char)('0' + v % 10); while ((v /= 10));
+		while (k) buf[bn++] = d[--k];
 	}
+	rad_sink_write(out, buf, bn);
 	rad_sink_write(out, "\n", 1);
 	rad_sink_close(out);
 	if (rad_verbose) rad_warn(NULL, "%zu bytes, %zu tokens", in.n, ids.n);

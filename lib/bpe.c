@@ -55,7 +55,7 @@ void rad_bpe_set(rad_bpe *b, uint32_t id, const void *s, size_t n)
 		b->bytes = rad_realloc(b->bytes, c);
 		b->cap_bytes = c;
 	}
-	memcpy(b->bytes + b->nbytes, s, n);
+	if (n) memcpy(b->bytes + b->nbytes, s, n);
 	b->off[id] = (uint32_t)b->nbytes;
 	b->len[id] = (uint32_t)n;
 	b->nbytes += n;

@@ -475,7 +475,7 @@ int rad_chat_encode(rad_tokenizer *tok, const rad_template *tp, const rad_msg *m
 		rad_text_append(&kk.pending, tail.s ? tail.s : "", tail.n);
 		if (render_completion(&kk, tp, tok, completions[c], err, errsz)) { rad_text_free(&kk.pending); rc = -1; goto out; }
 		flush(&kk);
-		if (joint.n >= tail_ids.n && !memcmp(joint.v, tail_ids.v, tail_ids.n * sizeof *joint.v)) {
+		if (joint.n >= tail_ids.n && (!tail_ids.n || !memcmp(joint.v, tail_ids.v, tail_ids.n * sizeof *joint.v))) {
 			rad_ids_append(&completion_ids[c], joint.v + tail_ids.n, joint.n - tail_ids.n);
 		} else {
 			/* a token would straddle the boundary: the completion starts a text of its own */

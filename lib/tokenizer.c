@@ -27,7 +27,7 @@ typedef struct added {
 #define CACHE_BITS 16
 #define CACHE_KEY 22
 #define CACHE_IDS 8
-typedef struct centry {
+typedef struct __attribute__((aligned(64))) centry {
 	uint64_t h;
 	uint8_t n, nids;
 	char s[CACHE_KEY];
@@ -492,7 +492,7 @@ static int build(rad_tokenizer *t, ld *L, vocab *v, int byte_level)
 		t->kind[a->id] = a->special ? K_SPECIAL : K_ADDED;
 		if (a->n) t->add_first[(unsigned char)a->s[0]] = 1;
 	}
-	qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
+	if (t->n_add) qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
 	uint32_t dup;
 	if (rad_bpe_build_map(&t->bpe, usable_in_bpe, t, &dup)) {
 		fail(L, "vocab: token %u has the same bytes as another token", dup);
@@ -888,7 +888,7 @@ static int load_tiktoken(rad_tokenizer *t, ld *L, const char *buf, size_t len, c
 			t->kind[a->id] = K_SPECIAL;
 			t->add_first[(unsigned char)a->s[0]] = 1;
 		}
-		qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
+		if (t->n_add) qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
 		uint32_t dup;
 		if (rad_bpe_build_map(&t->bpe, usable_in_bpe, t, &dup)) { fail(L, "rank %u: the same bytes as another rank", dup); goto out; }
 		for (int b = 0; b < 256; b++)
@@ -1016,37 +1016,41 @@ static void piece(void *ctx, const char *s, size_t n)
 	rad_tokenizer *t = ctx;
 	rad_ids *out = t->out;
 	if (n == 1) { rad_ids_push(out, t->bpe.byte_id[(unsigned char)s[0]]); return; }
-	/* A piece that is a token is usually that token; exactly so with tiktoken (and
-	 * ignore_merges), and with merges when merging the token's own bytes gives it back,
-	 * which is learnt once per token. */
-	int32_t id = rad_bpe_lookup(&t->bpe, s, n);
-	if (id >= 0) {
-		if (t->bpe.whole_first) { rad_ids_push(out, id); return; }
-		if (!t->whole[id]) {
-			ids_reserve(out, n);
-			size_t m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, out->v + out->n);
-			t->whole[id] = m == 1 && out->v[out->n] == id ? 1 : 2;
-		}
-		if (t->whole[id] == 1) { rad_ids_push(out, id); return; }
-	}
 	centry *e = NULL;
 	uint64_t h = 0;
 	if (n <= CACHE_KEY) {
 		h = rad_bpe_hash(s, n);
 		e = &t->cache[h & ((1u << CACHE_BITS) - 1)];
 		if (e->h == h && e->n == n && !memcmp(e->s, s, n)) {
-			rad_ids_append(out, e->ids, e->nids);
+			ids_reserve(out, CACHE_IDS);
+			for (int i = 0; i < e->nids; i++) out->v[out->n + i] = e->ids[i];
+			out->n += e->nids;
 			return;
 		}
 	}
 	ids_reserve(out, n);
-	size_t m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, out->v + out->n);
+	int32_t *dst = out->v + out->n;
+	size_t m = 0;
+	/* A piece that is a token is usually that token: always with tiktoken (and
+	 * ignore_merges); with merges when merging the token's own bytes gives it back, which
+	 * is learnt once per token. */
+	int32_t id = rad_bpe_lookup(&t->bpe, s, n);
+	if (id >= 0) {
+		if (!t->bpe.whole_first && !t->whole[id]) {
+			m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, dst);
+			t->whole[id] = m == 1 && dst[0] == id ? 1 : 2;
+		}
+		if (t->bpe.whole_first || t->whole[id] == 1) dst[0] = id, m = 1;
+		else if (!m) m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, dst);
+	} else {
+		m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, dst);
+	}
 	if (e && m <= CACHE_IDS) {
 		e->h = h;
 		e->n = (uint8_t)n;
 		e->nids = (uint8_t)m;
 		memcpy(e->s, s, n);
-		memcpy(e->ids, out->v + out->n, m * sizeof *e->ids);
+		for (size_t i = 0; i < m; i++) e->ids[i] = dst[i];
 	}
 	out->n += m;
 }
@@ -1204,7 +1208,11 @@ int32_t rad_tok_find_added(const rad_tokenizer *t, const char *text, size_t len,
 size_t rad_tok_encode(rad_tokenizer *t, const char *text, size_t len, int flags, rad_ids *out)
 {
 	size_t before = out->n;
-	if (!t->cache) t->cache = rad_calloc((size_t)1 << CACHE_BITS, sizeof *t->cache);
+	if (!t->cache) {
+		t->cache = aligned_alloc(64, ((size_t)1 << CACHE_BITS) * sizeof *t->cache);
+		if (!t->cache) rad_die(RAD_EXIT_DATA, NULL, "out of memory");
+		memset(t->cache, 0, ((size_t)1 << CACHE_BITS) * sizeof *t->cache);
+	}
 	if (!t->whole) t->whole = rad_calloc(t->bpe.n_ids, 1);
 	t->out = out;
 	if (!(flags & RAD_TOK_SPECIAL) || !t->n_add) {
@@ -1263,3 +1271,5 @@ int32_t rad_tok_bos(const rad_tokenizer *t) { return t->bos; }
 uint64_t rad_tok_fingerprint(const rad_tokenizer *t) { return t->fp; }
 const char *rad_tok_describe(const rad_tokenizer *t) { return t->desc; }
 const char *rad_tok_path(const rad_tokenizer *t) { return t->path; }
+
+const rad_bpe *rad_tok_bpe(const rad_tokenizer *t) { return &t->bpe; }

@@ -23,6 +23,29 @@ status_is 1 "tiktoken file without a pattern" rad-tokenize -t "$T/ranks.tiktoken
 same "golden cl100k with --pattern" "$(rad-tokenize -t "$T/ranks.tiktoken" --pattern cl100k --text < "$G/edge_cases.txt")" "$(cat "$G/edge_cases.cl100k_base.ids")"
 status_is 1 "unknown pattern" rad-tokenize -t "$T/ranks.tiktoken" --pattern nosuch --text </dev/null
 
+# \s is Unicode's White_Space, as in the references: U+180E is not one, U+0085 and
+# U+3000 are (ids from npm tiktoken 1.0.22)
+same "white space: U+180E" "$(printf 'a\xe1\xa0\x8e\xe1\xa0\x8eb \xe1\xa0\x8e1\n\xe1\xa0\x8ex' | rad-tokenize -t "$CL" --text)" \
+	"64 157 254 236 157 254 236 65 87189 254 236 16 198 157 254 236 87"
+same "white space: U+0085" "$(printf 'a\xc2\x85\xc2\x85b \xc2\x851\n\xc2\x85x' | rad-tokenize -t "$CL" --text)" \
+	"64 126 227 126 227 65 220 126 227 16 198 126 227 87"
+same "white space: U+3000" "$(printf 'a\xe3\x80\x80\xe3\x80\x80b \xe3\x80\x801\n\xe3\x80\x80x' | rad-tokenize -t "$CL" --text)" \
+	"64 23249 23249 65 220 23249 16 198 23249 87"
+
+# npm tiktoken as a further oracle on more text, when node can load it (NODE_PATH)
+if command -v node >/dev/null && node -e 'require("tiktoken")' 2>/dev/null; then
+	cat "$G"/*.txt /usr/share/common-licenses/* 2>/dev/null | iconv -c -f UTF-8 -t UTF-8 > "$T/big"
+	for e in gpt2:"$GPT2" cl100k_base:"$CL"; do
+		node -e 'const t = require("tiktoken").get_encoding(process.argv[1]);
+			process.stdout.write(Array.from(t.encode_ordinary(require("fs").readFileSync(process.argv[2], "utf8"))).join(" ") + "\n")' \
+			"${e%%:*}" "$T/big" > "$T/tt"
+		rad-tokenize -t "${e#*:}" --text "$T/big" > "$T/rt"
+		ok_if "npm tiktoken ${e%%:*} on $(wc -c < "$T/big") bytes" cmp "$T/tt" "$T/rt"
+	done
+else
+	skip "npm tiktoken oracle" "node cannot load the tiktoken package (set NODE_PATH)"
+fi
+
 # --- special tokens: text unless --special ---
 same "special text is text by default" "$(printf 'a<|endoftext|>b' | rad-tokenize -t "$GPT2" --text)" "64 27 91 437 1659 5239 91 29 65"
 same "--special matches it" "$(printf 'a<|endoftext|>b' | rad-tokenize -t "$GPT2" --special --text)" "64 50256 65"
