@@ -20,6 +20,8 @@ typedef struct rad_jsonl {
 	size_t max_line;       /* a longer line is an error; default 1 GiB */
 	char *rbuf; size_t rpos, rlen;   /* read buffer */
 	int eof;
+	json_t *array;         /* a whole-file JSON array being handed out, or NULL */
+	size_t array_next;
 } rad_jsonl;
 
 rad_jsonl *rad_jsonl_open(const char *path, int skip_invalid);
@@ -39,4 +41,8 @@ void rad_jsonl_close(rad_jsonl *r);
  * where JSON allows (so grep sees text), "\n" after. */
 void rad_jsonl_write(rad_sink *k, const json_t *v);
 
+
+/* The shortest decimal that reads back as the same double ("8.0", "0.1", "7.5"); NaN and
+ * infinities print as null.  Returns the length written. */
+int rad_format_double(char *out, size_t n, double v);
 #endif

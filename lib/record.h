@@ -69,7 +69,10 @@ void rad_rec_put_strs(rad_rec *r, const char *name, const char *const *v, uint32
 void rad_rec_put_int(rad_rec *r, const char *name, int64_t v);
 void rad_rec_put_num(rad_rec *r, const char *name, double v);
 
-/* Parses buf[len] (already copied into r->buf) into r->fields.  Returns NULL on success or
+/* For readers: resets r to `type` with room for len bytes of fields, sets r->len = len and
+ * returns r->buf to fill before rad_rec_parse. */
+unsigned char *rad_rec_prepare(rad_rec *r, uint32_t type, size_t len);
+/* Parses r->buf[r->len] into r->fields.  Returns NULL on success or
  * a static message saying what is malformed. */
 const char *rad_rec_parse(rad_rec *r);
 

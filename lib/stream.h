@@ -9,7 +9,7 @@
 #include "io.h"
 #include "record.h"
 
-#define RAD_STREAM_MAGIC "RADSTRM1"            /* first 8 bytes of every HEAD's fields */
+#define RAD_STREAM_MAGIC "RADSTRM1"            /* the `magic` field, first in every HEAD */
 #define RAD_STREAM_VERSION 1
 #define RAD_MAX_RECORD ((size_t)1 << 30)       /* larger records are an error */
 
