@@ -313,7 +313,7 @@ static int finish(const json_t *in, const rad_prefs_opts *o, int format, const c
 	int scores_expected, json_t *prompt, json_t *chosen, json_t *rejected, json_t **out,
 	rad_prefs_info *info, char *why, size_t n)
 {
-	json_t *id;
+	json_t *id = NULL;
 	if (make_id(in, o, id_keys, prompt, chosen, rejected, &id, why, n) != RAD_PREFS_OK) {
 		json_decref(prompt); json_decref(chosen); json_decref(rejected);
 		return RAD_PREFS_INVALID;
@@ -449,10 +449,13 @@ static int conv_hh(const json_t *in, const rad_prefs_opts *o, json_t **out, rad_
 		return invalid(why, n, "hh-rlhf: \"chosen\" and \"rejected\" must be transcript strings");
 	const char *cs = json_string_value(c), *rs = json_string_value(r);
 	size_t cn = json_string_length(c), rn = json_string_length(r);
-	const char *ca = last_occurrence(cs, cn, HH_ASSISTANT), *ra = last_occurrence(rs, rn, HH_ASSISTANT);
-	if (!ca || !ra) return invalid(why, n, "hh-rlhf: a transcript has no \"Assistant:\" turn");
-	if (ca - cs != ra - rs || memcmp(cs, rs, ca - cs))
-		return invalid(why, n, "hh-rlhf: chosen and rejected differ before the last \"Assistant:\" turn");
+	/* The answers start after the last "Assistant:" marker the two transcripts share: an
+	 * answer that itself writes a "\n\nAssistant:" line does not move the split. */
+	size_t common = 0;
+	while (common < cn && common < rn && cs[common] == rs[common]) common++;
+	const char *ca = last_occurrence(cs, common, HH_ASSISTANT);
+	if (!ca) return invalid(why, n, "hh-rlhf: the transcripts share no \"Assistant:\" turn");
+	const char *ra = rs + (ca - cs);
 	json_t *prompt = json_array();
 	if (hh_turns(cs, ca - cs, prompt, why, n) != RAD_PREFS_OK) { json_decref(prompt); return RAD_PREFS_INVALID; }
 	size_t np = json_array_size(prompt);
