@@ -511,12 +511,14 @@ static int conv_sharegpt(const json_t *in, const rad_prefs_opts *o, json_t **out
 
 static const char *const uf_aspects[4] = { "helpfulness", "honesty", "instruction_following", "truthfulness" };
 
-/* The four ratings of a completion into r[4]; 0 when any is missing or "N/A". */
+/* The four ratings of a completion into r[4] (annotations.ASPECT.Rating, a string such as
+ * "4"); 0 when any is missing or "N/A". */
 static int uf_ratings(const json_t *comp, double r[4])
 {
 	json_t *ann = json_object_get(comp, "annotations");
 	for (int i = 0; i < 4; i++) {
 		json_t *a = json_object_get(ann, uf_aspects[i]);
+		if (json_is_array(a)) a = json_array_get(a, 0);   /* some releases wrap each aspect in a list */
 		json_t *v = json_is_object(a) ? json_object_get(a, "Rating") : a;
 		if (!rad_json_score(v, &r[i])) return 0;
 	}
