@@ -1,6 +1,7 @@
 /* prefs_formats.c — detection and conversion of preference records (see prefs_formats.h). */
 #include "prefs_formats.h"
 #include "cli.h"
+#include "keyed.h"
 #include "sha256.h"
 
 #include <math.h>
@@ -573,9 +574,7 @@ static int conv_uf(const json_t *in, const rad_prefs_opts *o, json_t **out, rad_
 	size_t best = 0;
 	for (size_t i = 1; i < k; i++) if (overall[i] > overall[best]) best = i;
 	/* Rejected: uniform over the others, keyed by the id and the seed. */
-	uint64_t h = rad_hash64(&o->seed, sizeof o->seed, RAD_HASH_SEED);
-	h = rad_hash64(json_string_value(id), json_string_length(id), h);
-	size_t pick = (size_t)(h % (k - 1));
+	size_t pick = rad_keyed_below("ultrafeedback-rejected", o->seed, json_string_value(id), json_string_length(id), k - 1);
 	size_t rej = pick >= best ? pick + 1 : pick;
 
 	json_t *cc = json_array_get(comps, keep[best]), *rc = json_array_get(comps, keep[rej]);

@@ -1,6 +1,7 @@
 /* relabel.c — the reward augmentation (see relabel.h). */
 #include "relabel.h"
 #include "cli.h"
+#include "keyed.h"
 #include "prefs_formats.h"
 #include "scores.h"
 
@@ -172,10 +173,7 @@ char *rad_relabel_goal_text(const rad_relabel *rl, const double *values, size_t 
 
 int rad_relabel_half_is_pos(const rad_relabel *rl, const char *id, size_t len)
 {
-	uint64_t h = rad_hash64("half", 4, RAD_HASH_SEED);
-	h = rad_hash64(&rl->seed, sizeof rl->seed, h);
-	h = rad_hash64(id, len, h);
-	return (int)(h >> 63);
+	return (int)(rad_keyed_u64("half", rl->seed, id, len) >> 63);
 }
 
 /* --- one pair -------------------------------------------------------------------------- */
