@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "io.h"
+#include "json_parse.h"
 #include "jsonl.h"
 #include "relabel.h"
 
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
 		rad_jsonl *in = rad_jsonl_open(inputs[i], skip_invalid);
 		json_t *v, *copies[2];
 		int n;
-		while ((v = rad_jsonl_next(in))) {
+		while ((v = rad_json_next(in))) {
 			int st = rad_relabel_pair(&rl, v, copies, &n, err, sizeof err);
 			json_decref(v);
 			if (st == RAD_RELABEL_INVALID) {

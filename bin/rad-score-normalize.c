@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_parse.h"
 #include "jsonl.h"
 #include "prefs_formats.h"
 #include "scores.h"
@@ -226,7 +227,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < ninputs; i++) {
 			rad_jsonl *in = rad_jsonl_open(inputs[i], 1);
 			json_t *v;
-			while ((v = rad_jsonl_next(in))) {
+			while ((v = rad_json_next(in))) {
 				json_t *pair;
 				rad_prefs_info info;
 				if (rad_prefs_convert(v, &po, &pair, &info, why, sizeof why) == RAD_PREFS_OK) {
@@ -252,7 +253,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ninputs; i++) {
 		rad_jsonl *in = rad_jsonl_open(inputs[i], skip_invalid);
 		json_t *v;
-		while ((v = rad_jsonl_next(in))) {
+		while ((v = rad_json_next(in))) {
 			c.in++;
 			json_t *pair;
 			rad_prefs_info info;
