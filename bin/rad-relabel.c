@@ -140,6 +140,7 @@ int main(int argc, char **argv)
 		json_t *v, *copies[2];
 		int n;
 		while ((v = rad_json_next(in))) {
+			if ((in->records & 1023) == 0) rad_progress("%lld pairs, %lld copies", rl.pairs_in, rl.copies_out);
 			int st = rad_relabel_pair(&rl, v, copies, &n, err, sizeof err);
 			json_decref(v);
 			if (st == RAD_RELABEL_INVALID) {
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
 		invalid += in->skipped;
 		rad_jsonl_close(in);
 	}
+	rad_progress_done();
 	rad_sink_close(out);
 	if (rad_verbose)
 		rad_warn(NULL, "pairs in %lld, copies out %lld (pos %lld, neg %lld), dropped by the fine filter %lld, invalid skipped %lld",

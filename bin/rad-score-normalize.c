@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 		rad_jsonl *in = rad_jsonl_open(inputs[i], skip_invalid);
 		json_t *v;
 		while ((v = rad_json_next(in))) {
-			c.in++;
+			if ((++c.in & 1023) == 0) rad_progress("%lld records, %lld pairs", c.in, c.out);
 			json_t *pair;
 			rad_prefs_info info;
 			int st = rad_prefs_convert(v, &po, &pair, &info, why, sizeof why);
@@ -281,6 +281,7 @@ int main(int argc, char **argv)
 		c.invalid += in->skipped;
 		rad_jsonl_close(in);
 	}
+	rad_progress_done();
 	rad_sink_close(out);
 	summary(&c, &h);
 	rad_scale_free(&sc);

@@ -1,7 +1,8 @@
 # rad-score-normalize and rad-relabel throughput on ~200 MB of UltraFeedback pairs (the
 # sample repeated, ids made unique), against jq doing the same work, on one core and
 # under `parallel --pipe` on two.  RAD_BENCH_MB sets the size.  Indicative: the machine
-# is shared; CPU seconds (user+sys) are quoted for one-core runs, wall seconds for two.
+# is shared: one-core ratios use CPU seconds; two-core scaling can only use wall seconds,
+# which other work on the machine inflates (the load average is printed).
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${RAD_BIN:-$TOP/bin}
@@ -43,31 +44,38 @@ if [ "$("$BIN/rad-relabel" "$d/small.jsonl" | jq -c . | md5sum)" = "$(jq -c --ar
 then echo "jq programs agree with the tools on 400 records"
 else echo "jq programs DISAGREE with the tools"; exit 1; fi
 
-# run NAME INPUT CMD...: one-core CPU seconds (user+sys) and wall seconds.
+# run NAME INPUT CMD...: CPU seconds (user+sys of the command and the children it waits
+# for) and wall seconds; MB/s both ways.
 run() {
 	local name=$1 in=$2; shift 2
-	local t0 t1 r
+	local t0 t1 r mb cpu wall
 	t0=$(date +%s.%N)
 	r=$( { /usr/bin/time -f '%U %S' "$@" < "$in" > /dev/null; } 2>&1 | tail -1)
 	t1=$(date +%s.%N)
-	local mb cpu wall
 	mb=$(awk -v b="$(wc -c < "$in")" 'BEGIN { printf "%.1f", b / 1e6 }')
 	cpu=$(awk -v u="${r% *}" -v s="${r#* }" 'BEGIN { printf "%.2f", u + s }')
 	wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-	printf '%-34s %7s MB  cpu %7s s  wall %7s s  %7.1f MB/s\n' "$name" "$mb" "$cpu" "$wall" \
-		"$(awk -v m="$mb" -v c="$cpu" -v w="$wall" -v par="${PAR:-0}" 'BEGIN { print m / (par ? w : c) }')"
-	echo "$name $(awk -v m="$mb" -v c="$cpu" -v w="$wall" -v par="${PAR:-0}" 'BEGIN { print m / (par ? w : c) }')" >> "$d/rates"
+	printf '%-40s %6s MB  cpu %6s s %7.1f MB/s   wall %6s s %7.1f MB/s\n' "$name" "$mb" "$cpu" \
+		"$(awk -v m="$mb" -v c="$cpu" 'BEGIN { print m / c }')" "$wall" "$(awk -v m="$mb" -v w="$wall" 'BEGIN { print m / w }')"
+	echo "$name|$(awk -v m="$mb" -v c="$cpu" 'BEGIN { print m / c }')|$(awk -v m="$mb" -v w="$wall" 'BEGIN { print m / w }')" >> "$d/rates"
 }
-rate() { awk -v n="$1" '$0 ~ "^" n " " { print $NF }' "$d/rates"; }
+cpu_rate() { awk -F'|' -v n="$1" '$1 == n { print $2 }' "$d/rates"; }
+wall_rate() { awk -F'|' -v n="$1" '$1 == n { print $3 }' "$d/rates"; }
 
-echo "input: $(wc -l < "$d/pairs.jsonl") pairs; MB/s = input MB over CPU seconds (one core) or wall seconds (two)"
+echo "input: $(wc -l < "$d/pairs.jsonl") pairs; load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 run "rad-relabel, 1 core" "$d/pairs.jsonl" "$BIN/rad-relabel"
 run "jq relabel, 1 core" "$d/pairs.jsonl" jq -c --arg h "$HEADER" -f "$d/relabel.jq"
 run "rad-score-normalize, 1 core" "$d/trl.jsonl" "$BIN/rad-score-normalize"
 run "jq normalize, 1 core" "$d/trl.jsonl" jq -c -f "$d/normalize.jq"
-PAR=1 run "rad-relabel, parallel -j2" "$d/pairs.jsonl" parallel --pipe --keep-order -j2 --block 16M "$BIN/rad-relabel"
-PAR=1 run "rad-score-normalize, parallel -j2" "$d/trl.jsonl" parallel --pipe --keep-order -j2 --block 16M "$BIN/rad-score-normalize"
-PAR=1 run "jq relabel, parallel -j2" "$d/pairs.jsonl" parallel --pipe --keep-order -j2 --block 16M jq -c --arg h "$HEADER" -f "$d/relabel.jq"
-awk -v a="$(rate 'rad-relabel, 1 core')" -v b="$(rate 'jq relabel, 1 core')" -v c="$(rate 'rad-score-normalize, 1 core')" -v e="$(rate 'jq normalize, 1 core')" \
-	-v p="$(rate 'rad-relabel, parallel -j2')" -v q="$(rate 'jq relabel, parallel -j2')" \
-	'BEGIN { printf "ratio rad-relabel / jq, 1 core: %.1fx; rad-score-normalize / jq: %.1fx; relabel 2 cores / 1 core: %.2fx; rad-relabel / jq on 2 cores: %.1fx\n", a / b, c / e, p / a, p / q }'
+# Two cores: --pipepart lets each job read its part of the file itself; --pipe sends every
+# byte through parallel's own (perl) process, which then competes for the two cores.
+run "rad-relabel, parallel --pipepart -j2" "$d/pairs.jsonl" parallel --pipepart -a "$d/pairs.jsonl" --keep-order -j2 --block -2 "$BIN/rad-relabel"
+run "rad-relabel, parallel --pipe -j2" "$d/pairs.jsonl" parallel --pipe --keep-order -j2 --block 16M "$BIN/rad-relabel"
+run "rad-score-normalize, parallel --pipepart -j2" "$d/trl.jsonl" parallel --pipepart -a "$d/trl.jsonl" --keep-order -j2 --block -2 "$BIN/rad-score-normalize"
+run "jq relabel, parallel --pipepart -j2" "$d/pairs.jsonl" parallel --pipepart -a "$d/pairs.jsonl" --keep-order -j2 --block -2 jq -c --arg h "$HEADER" -f "$d/relabel.jq"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+awk -v a="$(cpu_rate 'rad-relabel, 1 core')" -v b="$(cpu_rate 'jq relabel, 1 core')" \
+	-v c="$(cpu_rate 'rad-score-normalize, 1 core')" -v e="$(cpu_rate 'jq normalize, 1 core')" \
+	-v w1="$(wall_rate 'rad-relabel, 1 core')" -v w2="$(wall_rate 'rad-relabel, parallel --pipepart -j2')" \
+	-v j2="$(wall_rate 'jq relabel, parallel --pipepart -j2')" \
+	'BEGIN { printf "ratios: rad-relabel / jq %.1fx and rad-score-normalize / jq %.1fx (one core, CPU time); rad-relabel two cores / one core %.2fx and rad-relabel / jq on two cores %.1fx (wall time)\n", a / b, c / e, w2 / w1, w2 / j2 }'
