@@ -83,8 +83,8 @@ const char *rad_model_config_read(rad_model_config *c, const char *path)
 		c->tied = getb(o, "tie_word_embeddings", 1);
 		const char *act = json_string_value(json_object_get(o, "activation_function"));
 		if (act && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh")) {
-			json_decref(o);
 			snprintf(msg, sizeof msg, "%s: activation_function \"%s\" is not supported (gelu_new is)", path, act);
+			json_decref(o);
 			return msg;
 		}
 	} else if (!strcmp(mt, "llama") || !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3") || !strcmp(mt, "mistral")) {
@@ -112,8 +112,8 @@ const char *rad_model_config_read(rad_model_config *c, const char *path)
 		c->rope_theta = (float)getd(o, "rope_theta", 10000.0);
 		const char *why = llama_refusal(o, mt, c);
 		if (why) {
-			json_decref(o);
 			snprintf(msg, sizeof msg, "%s: %s", path, why);
+			json_decref(o);
 			return msg;
 		}
 		json_t *rs = json_object_get(o, "rope_scaling");
@@ -127,14 +127,14 @@ const char *rad_model_config_read(rad_model_config *c, const char *path)
 				c->rope_high_freq = (float)getd(rs, "high_freq_factor", 4.0);
 				c->rope_orig_ctx = geti(rs, "original_max_position_embeddings", 8192);
 			} else if (ty && strcmp(ty, "default")) {
+				snprintf(msg, sizeof msg, "%s: rope_scaling type \"%s\" is not supported (llama3 is)", path, ty);
 				json_decref(o);
-				snprintf(msg, sizeof msg, "%s: rope_scaling type \"%s\" is not supported", path, ty);
 				return msg;
 			}
 		}
 	} else {
+		snprintf(msg, sizeof msg, "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2 and qwen3 are)", path, mt);
 		json_decref(o);
-		snprintf(msg, sizeof msg, "%s: model_type \"%s\" is not supported", path, mt);
 		return msg;
 	}
 	c->bos_id = geti_first(o, "bos_token_id", -1);
@@ -298,8 +298,8 @@ static const char *shards_open(shards *sh, const char *dir)
 	if (!o) { snprintf(msg, sizeof msg, "%s:%d: %s", path, je.line, je.text); return msg; }
 	json_t *wm = json_object_get(o, "weight_map");
 	if (!json_is_object(wm) || !json_object_size(wm)) {
-		json_decref(o);
 		snprintf(msg, sizeof msg, "%s: no \"weight_map\" object", path);
+		json_decref(o);
 		return msg;
 	}
 	const char *k;
