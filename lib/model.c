@@ -318,8 +318,9 @@ struct rad_acts {
 	float **n1, **n1m, **n1r, **qkv, **att, **ao, **mid, **n2, **n2m, **n2r, **up, **act;
 	float *nf, *nfm, *nfr;       /* [N*C], [N], [N] */
 	float *tmp;                  /* [N*C] */
-	float *xsel, *logp, *dlogp;  /* [M*C], [M], [M] */
-	float *logits;               /* [chunk*V] */
+	float *xsel, *logp, *dlogp, *lse; /* [M*C], [M], [M], [M] */
+	float *logits;               /* [lrows*V] */
+	int lrows;                   /* rows of logits held: M when they all fit */
 	float *b1, *b2, *dres, *datt;/* backward scratch */
 	float *cs, *inv_freq;        /* RoPE: [N*D] cos|sin per token, [D/2] */
 	float **qkvr, **qkr;         /* q/k norms: [L][N*W] q/k/v before the norms, [L][N*(H+G)] rstd */
@@ -338,7 +339,7 @@ static void acts_free(rad_acts *a, int nl)
 		free(lists[k]);
 	}
 	free(a->off); free(a->len); free(a->tok); free(a->pos); free(a->sel); free(a->tgt); free(a->selseq);
-	free(a->nf); free(a->nfm); free(a->nfr); free(a->tmp); free(a->xsel); free(a->logp); free(a->dlogp);
+	free(a->nf); free(a->nfm); free(a->nfr); free(a->tmp); free(a->xsel); free(a->logp); free(a->dlogp); free(a->lse);
 	free(a->logits); free(a->b1); free(a->b2); free(a->dres); free(a->datt);
 	free(a->cs); free(a->inv_freq); free(a->b3);
 	free(a);
@@ -397,7 +398,13 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, 
 	a->nf = rad_malloc(N * C * 4); a->nfm = rad_malloc(N * 4); a->nfr = rad_malloc(N * 4);
 	a->tmp = rad_malloc(N * C * 4);
 	a->xsel = rad_malloc(M * C * 4); a->logp = rad_malloc(M * 4); a->dlogp = rad_malloc(M * 4);
-	a->logits = rad_malloc((size_t)rad_logprobs_chunk(c->vocab) * c->vocab * 4);
+	a->lse = rad_malloc(M * 4);
+	/* keep every completion row's logits for the backward when they take at most
+	 * RAD_LOGITS_KEEP_MB (default 256 MiB); otherwise chunks, recomputed in the backward */
+	const char *kmb = getenv("RAD_LOGITS_KEEP_MB");
+	size_t keep_bytes = (size_t)(kmb ? atol(kmb) : 256) << 20;
+	a->lrows = keep && M * c->vocab * 4 <= keep_bytes ? (int)M : rad_logprobs_chunk(c->vocab);
+	a->logits = rad_malloc((size_t)a->lrows * c->vocab * 4);
 	if (c->pos == RAD_POS_ROPE) {
 		a->cs = rad_malloc(N * c->head_dim * 4);
 		a->inv_freq = rad_malloc((size_t)c->head_dim / 2 * 4 + 4);
@@ -509,7 +516,7 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 	else rad_layernorm_forward(a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n, C, c->norm_eps);
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < mt; r++) memcpy(a->xsel + (size_t)r * C, a->nf + (size_t)a->sel[r] * C, sizeof(float) * C);
-	rad_logprobs_forward(a->logp, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits);
+	rad_logprobs_forward(a->logp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
 	for (int s = 0; s < b->nseq; s++) {
 		if (seq_logp) seq_logp[s] = 0;
 		if (seq_ntok) seq_ntok[s] = 0;
@@ -540,7 +547,7 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 	for (int r = 0; r < mt; r++) a->dlogp[r] = (float)dseq_logp[a->selseq[r]];
 	/* LM head: dxsel[M,C] (into b2's space is too small when M > N? M <= N always) */
 	float *dxsel = a->tmp;
-	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits);
+	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
 	float *dnf = a->b2;
 	memset(dnf, 0, sizeof(float) * (size_t)n * C);
 	for (int r = 0; r < mt; r++) {
