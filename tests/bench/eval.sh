@@ -35,4 +35,18 @@ if python3 -c 'import torch' 2>/dev/null; then
 else
 	echo "  skip torch: python3 cannot import torch"
 fi
-echo "  skip SmolLM2-shaped model: this build decodes the GPT-2 family only (RMSNorm, RoPE, SwiGLU not yet in lib/model.c)"
+# SmolLM2-135M's shape (30 layers, width 576, 9 heads over 3 key/value heads, SwiGLU 1536,
+# RoPE, RMSNorm, vocabulary 49152), fresh weights; shorter runs: it is 135M parameters
+"$BIN/rad-init" --arch llama --vocab 49152 --layers 30 --heads 9 --kv-heads 3 --dim 576 --ffn 1536 \
+	--context 256 --seed 1 -o "$T/smol" 2>/dev/null
+SP=${RAD_BENCH_SMOL_PROMPT:-32} SN=${RAD_BENCH_SMOL_NEW:-16}
+echo "SmolLM2-shaped (L30 C576 H9 G3 F1536 V49152), prompt $SP tokens, $SN new tokens, $TH threads"
+srun() { "$BENCH/eval_gen" "$T/smol" "$SP" "$SN" "$@"; }
+srun 1 cache > "$T/s1"
+srun 1 nocache > "$T/sn"
+srun 8 cache > "$T/s8"
+show "$T/s1"; show "$T/sn"; show "$T/s8"
+awk -v a="$(tps "$T/s1")" -v b="$(tps "$T/sn")" -v c="$(tps "$T/s8")" \
+	'BEGIN { printf "  cache / recompute: %.2fx; batch 8 / batch 1 with cache: %.2fx\n", a / b, c / a }'
+echo "  ids, cache vs recompute: $(same_ids "$T/s1" "$T/sn"); batch 8 vs 1: $(same_ids "$T/s1" "$T/s8")"
+echo "  (no PyTorch run for this shape: eval_torch.py decodes GPT-2 checkpoints only)"
