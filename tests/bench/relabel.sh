@@ -19,8 +19,10 @@ awk -v n="$reps" '{ line[NR] = $0 } END { for (r = 0; r < n; r++) for (i = 1; i 
 "$BIN/rad-score-normalize" "$d/trl.jsonl" > "$d/pairs.jsonl"
 
 HEADER='You are an assistant that generates responses for the instruction while implicitly achieving the following target scores (on a scale of 1-10, where 1 is lowest and 10 is highest):'
-cat > "$d/relabel.jq" <<'JQ'
-def goal(s): "\($h)\nOverall score: \(s).";
+# (The header goes into the program as a string literal: a command line with it would be
+# split by the shell that parallel runs jobs in.)
+{ printf 'def header: %s;\n' "$(jq -n --arg h "$HEADER" '$h')"; cat <<'JQ'
+def goal(s): "\(header)\nOverall score: \(s).";
 def put(g): if .prompt[0].role == "system"
 	then [.prompt[0] | .content = g + "\n\n" + .content] + .prompt[1:]
 	else [{role: "system", content: g}] + .prompt end;
@@ -32,6 +34,7 @@ def put(g): if .prompt[0].role == "system"
     score_chosen: $p.score_rejected, score_rejected: $p.score_chosen, source: $p.source,
     source_id: $p.id, half: "neg", goal: goal($p.score_rejected)})
 JQ
+} > "$d/relabel.jq"
 cat > "$d/normalize.jq" <<'JQ'
 {id, prompt: [{role: "user", content: .prompt}], chosen, rejected,
  score_chosen: .metadata.score_chosen, score_rejected: .metadata.score_rejected, source: {format: "trl"}}
@@ -39,7 +42,7 @@ JQ
 
 # The jq programs do the same work: check on the first 400 lines (jq prints 8.0 as 8).
 head -400 "$d/pairs.jsonl" > "$d/small.jsonl"
-if [ "$("$BIN/rad-relabel" "$d/small.jsonl" | jq -c . | md5sum)" = "$(jq -c --arg h "$HEADER" -f "$d/relabel.jq" "$d/small.jsonl" | md5sum)" ] &&
+if [ "$("$BIN/rad-relabel" "$d/small.jsonl" | jq -c . | md5sum)" = "$(jq -c -f "$d/relabel.jq" "$d/small.jsonl" | md5sum)" ] &&
    [ "$(head -400 "$d/trl.jsonl" | "$BIN/rad-score-normalize" | jq -c . | md5sum)" = "$(head -400 "$d/trl.jsonl" | jq -c -f "$d/normalize.jq" | md5sum)" ]
 then echo "jq programs agree with the tools on 400 records"
 else echo "jq programs DISAGREE with the tools"; exit 1; fi
@@ -50,7 +53,10 @@ run() {
 	local name=$1 in=$2; shift 2
 	local t0 t1 r mb cpu wall
 	t0=$(date +%s.%N)
-	r=$( { /usr/bin/time -f '%U %S' "$@" < "$in" > /dev/null; } 2>&1 | tail -1)
+	if ! /usr/bin/time -o "$d/time" -f '%U %S' "$@" < "$in" > /dev/null; then
+		echo "$name: the command failed"; exit 1
+	fi
+	r=$(tail -1 "$d/time")
 	t1=$(date +%s.%N)
 	mb=$(awk -v b="$(wc -c < "$in")" 'BEGIN { printf "%.1f", b / 1e6 }')
 	cpu=$(awk -v u="${r% *}" -v s="${r#* }" 'BEGIN { printf "%.2f", u + s }')
@@ -64,7 +70,7 @@ wall_rate() { awk -F'|' -v n="$1" '$1 == n { print $3 }' "$d/rates"; }
 
 echo "input: $(wc -l < "$d/pairs.jsonl") pairs; load average at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 run "rad-relabel, 1 core" "$d/pairs.jsonl" "$BIN/rad-relabel"
-run "jq relabel, 1 core" "$d/pairs.jsonl" jq -c --arg h "$HEADER" -f "$d/relabel.jq"
+run "jq relabel, 1 core" "$d/pairs.jsonl" jq -c -f "$d/relabel.jq"
 run "rad-score-normalize, 1 core" "$d/trl.jsonl" "$BIN/rad-score-normalize"
 run "jq normalize, 1 core" "$d/trl.jsonl" jq -c -f "$d/normalize.jq"
 # Two cores: --pipepart lets each job read its part of the file itself; --pipe sends every
@@ -72,7 +78,7 @@ run "jq normalize, 1 core" "$d/trl.jsonl" jq -c -f "$d/normalize.jq"
 run "rad-relabel, parallel --pipepart -j2" "$d/pairs.jsonl" parallel --pipepart -a "$d/pairs.jsonl" --keep-order -j2 --block -2 "$BIN/rad-relabel"
 run "rad-relabel, parallel --pipe -j2" "$d/pairs.jsonl" parallel --pipe --keep-order -j2 --block 16M "$BIN/rad-relabel"
 run "rad-score-normalize, parallel --pipepart -j2" "$d/trl.jsonl" parallel --pipepart -a "$d/trl.jsonl" --keep-order -j2 --block -2 "$BIN/rad-score-normalize"
-run "jq relabel, parallel --pipepart -j2" "$d/pairs.jsonl" parallel --pipepart -a "$d/pairs.jsonl" --keep-order -j2 --block -2 jq -c --arg h "$HEADER" -f "$d/relabel.jq"
+run "jq relabel, parallel --pipepart -j2" "$d/pairs.jsonl" parallel --pipepart -a "$d/pairs.jsonl" --keep-order -j2 --block -2 jq -c -f "$d/relabel.jq"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v a="$(cpu_rate 'rad-relabel, 1 core')" -v b="$(cpu_rate 'jq relabel, 1 core')" \
 	-v c="$(cpu_rate 'rad-score-normalize, 1 core')" -v e="$(cpu_rate 'jq normalize, 1 core')" \
