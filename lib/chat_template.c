@@ -20,6 +20,8 @@ struct rad_template {
 	char *bos;                      /* text before the first turn */
 	char *pre[N_ROLES], *post[N_ROLES];   /* a turn is pre + content + post */
 	int have[N_ROLES];
+	char *gen;                      /* the assistant header before a completion (default pre[ASSISTANT]) */
+	char *default_system;           /* system content when the prompt has no system turn, or NULL */
 	char *stop;                     /* the end-of-turn token's text */
 	int trim;                       /* strip whitespace around content */
 	int system_role;                /* SYS_YES, SYS_NO, SYS_MERGE */
@@ -32,6 +34,18 @@ static const struct { const char *name, *text; } builtins[] = {
 	 "system = \"<|im_start|>system\\n{content}<|im_end|>\\n\"\n"
 	 "user = \"<|im_start|>user\\n{content}<|im_end|>\\n\"\n"
 	 "assistant = \"<|im_start|>assistant\\n{content}<|im_end|>\\n\"\n"
+	 "stop = \"<|im_end|>\"\n"},
+	{"qwen2.5",
+	 "system = \"<|im_start|>system\\n{content}<|im_end|>\\n\"\n"
+	 "default_system = \"You are Qwen, created by Alibaba Cloud. You are a helpful assistant.\"\n"
+	 "user = \"<|im_start|>user\\n{content}<|im_end|>\\n\"\n"
+	 "assistant = \"<|im_start|>assistant\\n{content}<|im_end|>\\n\"\n"
+	 "stop = \"<|im_end|>\"\n"},
+	{"qwen3",
+	 "system = \"<|im_start|>system\\n{content}<|im_end|>\\n\"\n"
+	 "user = \"<|im_start|>user\\n{content}<|im_end|>\\n\"\n"
+	 "assistant = \"<|im_start|>assistant\\n{content}<|im_end|>\\n\"\n"
+	 "generation = \"<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n\"\n"
 	 "stop = \"<|im_end|>\"\n"},
 	{"llama3",
 	 "bos = \"<|begin_of_text|>\"\n"
@@ -65,7 +79,7 @@ static const struct { const char *name, *text; } builtins[] = {
 	 "stop = \"{eos}\"\n"},
 };
 
-const char *rad_template_builtins(void) { return "chatml llama3 gemma zephyr mistral plain"; }
+const char *rad_template_builtins(void) { return "chatml qwen2.5 qwen3 llama3 gemma zephyr mistral plain"; }
 
 __attribute__((format(printf, 3, 4)))
 static int err_set(char *err, size_t errsz, const char *fmt, ...)
@@ -147,6 +161,12 @@ static int parse_template(rad_template *tp, const char *text, const char *where,
 		} else if (!strcmp(s, "bos")) {
 			free(tp->bos);
 			tp->bos = rad_strdup(v.s);
+		} else if (!strcmp(s, "generation")) {
+			free(tp->gen);
+			tp->gen = rad_strdup(v.s);
+		} else if (!strcmp(s, "default_system")) {
+			free(tp->default_system);
+			tp->default_system = rad_strdup(v.s);
 		} else if (!strcmp(s, "stop")) {
 			free(tp->stop);
 			tp->stop = rad_strdup(v.s);
@@ -162,7 +182,7 @@ static int parse_template(rad_template *tp, const char *text, const char *where,
 			free(tp->name);
 			tp->name = rad_strdup(v.s);
 		} else {
-			rc = err_set(err, errsz, "%s:%d: unknown key \"%s\" (name, bos, system, user, assistant, stop, trim, system_role)", where, lineno, s);
+			rc = err_set(err, errsz, "%s:%d: unknown key \"%s\" (name, bos, system, default_system, user, assistant, generation, stop, trim, system_role)", where, lineno, s);
 			free(line);
 			break;
 		}
@@ -187,6 +207,9 @@ static int parse_template(rad_template *tp, const char *text, const char *where,
 	}
 	if (!rc && (!tp->stop || !*tp->stop)) rc = err_set(err, errsz, "%s: no stop (the end-of-turn token)", where);
 	if (!tp->bos) tp->bos = rad_strdup("");
+	if (!rc && !tp->gen) tp->gen = rad_strdup(tp->pre[ROLE_ASSISTANT]);
+	if (!rc && tp->default_system && tp->system_role == SYS_NO)
+		rc = err_set(err, errsz, "%s: default_system needs a system role", where);
 	for (int r = 0; r < N_ROLES; r++) free(fmt[r]);
 	rad_text_free(&v);
 	return rc;
@@ -202,6 +225,8 @@ static void fingerprint(rad_template *tp)
 		h = rad_hash64(tp->pre[r], strlen(tp->pre[r]) + 1, h);
 		h = rad_hash64(tp->post[r], strlen(tp->post[r]) + 1, h);
 	}
+	h = rad_hash64(tp->gen, strlen(tp->gen) + 1, h);
+	h = rad_hash64(tp->default_system ? tp->default_system : "", tp->default_system ? strlen(tp->default_system) + 1 : 0, h);
 	h = rad_hash64(tp->stop, strlen(tp->stop) + 1, h);
 	int f[2] = {tp->trim, tp->system_role};
 	tp->fp = rad_hash64(f, sizeof f, h);
@@ -267,6 +292,8 @@ void rad_template_free(rad_template *tp)
 	free(tp->name);
 	free(tp->bos);
 	free(tp->stop);
+	free(tp->gen);
+	free(tp->default_system);
 	for (int r = 0; r < N_ROLES; r++) { free(tp->pre[r]); free(tp->post[r]); }
 	free(tp);
 }
@@ -385,6 +412,14 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 	if (!n) return err_set(err, errsz, "no prompt turns");
 	if (put_fmt(k, tp->bos, tok, err, errsz)) return -1;
 	const char *merged_system = NULL;
+	if (tp->default_system && role_of(msgs[0].role) != ROLE_SYSTEM) {
+		if (tp->system_role == SYS_MERGE) merged_system = tp->default_system;
+		else {
+			if (put_fmt(k, tp->pre[ROLE_SYSTEM], tok, err, errsz)) return -1;
+			put_content(k, tp, tp->default_system);
+			if (put_fmt(k, tp->post[ROLE_SYSTEM], tok, err, errsz)) return -1;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		int r = role_of(msgs[i].role);
 		if (r < 0) return err_set(err, errsz, "turn %zu: unknown role \"%s\" (system, user, assistant)", i + 1, msgs[i].role ? msgs[i].role : "");
@@ -414,7 +449,7 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 		if (put_fmt(k, tp->post[r], tok, err, errsz)) return -1;
 	}
 	if (merged_system) return err_set(err, errsz, "a system turn with no user turn after it");
-	return put_fmt(k, tp->pre[ROLE_ASSISTANT], tok, err, errsz);
+	return put_fmt(k, tp->gen, tok, err, errsz);
 }
 
 /* A completion: content, then the assistant turn's ending up to and including the stop. */

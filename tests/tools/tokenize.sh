@@ -96,6 +96,35 @@ status_is 1 "stop token missing from the tokenizer" rad-tokenize -t "$GPT2" -T c
 printf 'x = "\n' > "$T/bad.tmpl"
 status_is 1 "bad template file" rad-tokenize -t "$TINY" -T "$T/bad.tmpl" "$DATA/tokenize/pairs.jsonl"
 
+# --- the Qwen built-ins against the models' own Jinja chat templates (HF's settings) ---
+if command -v python3 >/dev/null && python3 -c 'import jinja2' 2>/dev/null; then
+	for m in qwen2.5 qwen3; do
+		python3 - "$TD/$m/tokenizer_config.json" "$DATA/tokenize/pairs.jsonl" > "$T/jinja.jsonl" <<'PY'
+import json, sys
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+cfg = json.load(open(sys.argv[1]))
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+env.filters["tojson"] = lambda x, **k: json.dumps(x, ensure_ascii=False)
+tpl = env.from_string(cfg["chat_template"])
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    p = tpl.render(messages=r["prompt"], add_generation_prompt=True, enable_thinking=False)
+    out = {"id": r["id"], "prompt": p}
+    for k in ("chosen", "rejected"):
+        full = tpl.render(messages=r["prompt"] + [{"role": "assistant", "content": r[k]}], enable_thinking=False)
+        assert full.startswith(p)
+        out[k] = full[len(p):]
+    print(json.dumps(out, ensure_ascii=False))
+PY
+		# the model's rendering ends a completion with "<|im_end|>\n"; a completion stops at <|im_end|>
+		rad-tokenize -t "$TINY" -T $m --render "$DATA/tokenize/pairs.jsonl" | jq -c '.chosen += "\n" | .rejected += "\n"' > "$T/ours.jsonl"
+		jq -c . "$T/jinja.jsonl" > "$T/theirs.jsonl"
+		ok_if "template $m renders as the model's Jinja template" cmp "$T/ours.jsonl" "$T/theirs.jsonl"
+	done
+else
+	skip "Jinja chat templates" "python3 with jinja2 is not available"
+fi
+
 # --- the PAIR stream: ids decode back to the rendered text ---
 rad-tokenize -t "$Q3" -T chatml -o "$T/p.rad" "$DATA/tokenize/pairs.jsonl"
 rad-tokenize -t "$Q3" -T chatml --render "$DATA/tokenize/pairs.jsonl" > "$T/render.jsonl"
