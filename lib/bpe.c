@@ -110,7 +110,7 @@ void rad_bpe_pairs_reserve(rad_bpe *b, uint32_t n)
 	while (size < n * 2) size *= 2;
 	free(b->pairs);
 	b->pairs = rad_malloc((size_t)size * sizeof *b->pairs);
-	for (uint32_t i = 0; i < size; i++) b->pairs[i].key = UINT64_MAX;
+	memset(b->pairs, 0xff, (size_t)size * sizeof *b->pairs);   /* key UINT64_MAX: empty */
 	b->pair_mask = size - 1;
 	b->n_pairs = 0;
 }
