@@ -1157,32 +1157,37 @@ static size_t valid_prefix(const unsigned char *s, size_t n, int *needs_nfc)
 
 /* NFC of s[n] into out, touching only the stretches around bytes that start characters
  * at or above U+0300.  Cutting before an ASCII character is safe: no composition has an
- * ASCII second character and canonical reordering stops at it. */
-static void nfc_into(const char *s, size_t n, rad_text *out)
+ * ASCII second character and canonical reordering stops at it.  Returns 0 (and leaves
+ * out alone) when the text is NFC already. */
+static int nfc_into(const char *s, size_t n, rad_text *out)
 {
-	out->n = 0;
 	size_t done = 0, i = 0;
+	int changed = 0;
 	while (i < n) {
 		if ((unsigned char)s[i] < 0xcc) { i++; continue; }
 		size_t a = i, b = i + 1;
 		while (a > done && (unsigned char)s[a] >= 0x80) a--;   /* back to an ASCII character */
 		while (b < n && (unsigned char)s[b] >= 0x80) b++;
-		rad_text_append(out, s + done, a - done);
 		utf8proc_uint8_t *dst = NULL;
 		utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *)s + a, (utf8proc_ssize_t)(b - a), &dst,
 		                                  UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-		if (k >= 0) rad_text_append(out, (const char *)dst, (size_t)k);
-		else rad_text_append(out, s + a, b - a);
+		if (k >= 0 && ((size_t)k != b - a || memcmp(dst, s + a, b - a))) {
+			if (!changed) out->n = 0;
+			changed = 1;
+			rad_text_append(out, s + done, a - done);
+			rad_text_append(out, (const char *)dst, (size_t)k);
+			done = b;
+		}
 		free(dst);
-		done = i = b;
+		i = b;
 	}
-	rad_text_append(out, s + done, n - done);
+	if (changed) rad_text_append(out, s + done, n - done);
+	return changed;
 }
 
 static void encode_valid(rad_tokenizer *t, const char *s, size_t n, int nfc_check)
 {
-	if (t->nfc && nfc_check) {
-		nfc_into(s, n, &t->nfcbuf);
+	if (t->nfc && nfc_check && nfc_into(s, n, &t->nfcbuf)) {
 		rad_pretok_split(t->pre, t->nfcbuf.s, t->nfcbuf.n, piece, t);
 		return;
 	}

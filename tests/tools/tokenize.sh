@@ -150,6 +150,14 @@ same "fingerprint: tokenizer half shared, template half differs" "${fp2%-*} $([ 
 rad-tokenize -t "$Q3" -T chatml "$DATA/tokenize/pairs.jsonl" "$DATA/tokenize/pairs.jsonl" | rad-dump > "$T/twice"
 same "deterministic" "$(head -3 "$T/twice")" "$(cat "$T/dump.jsonl")"
 
+# sharded with GNU parallel: the concatenated streams are the same pairs, in order
+if command -v parallel >/dev/null; then
+	parallel --will-cite --pipe -N1 --keep-order -j2 rad-tokenize -t "$Q3" -T chatml < "$DATA/tokenize/pairs.jsonl" > "$T/par.rad"
+	same "parallel shards concatenate to the same pairs" "$(rad-dump "$T/par.rad")" "$(cat "$T/dump.jsonl")"
+else
+	skip "parallel shards" "GNU parallel is not installed"
+fi
+
 # --- the boundary rule: "A" + "nswer" would merge into one token ---
 rad-tokenize -t "$GPT2" -T "$DATA/tokenize/answer.tmpl" --verbose "$DATA/tokenize/boundary.jsonl" 2>"$T/err" | rad-dump > "$T/b.jsonl"
 case "$(cat "$T/err")" in *"1 completions with a forced boundary"*) echo "ok boundary counted";; *) echo "FAIL boundary counted: $(cat "$T/err")";; esac
