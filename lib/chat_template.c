@@ -2,12 +2,13 @@
  * turns around content, and encoding prompts and completions under the boundary rule. */
 #include "chat_template.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "cli.h"
 
@@ -389,12 +390,41 @@ static int put_fmt(sink *k, const char *fmt, const rad_tokenizer *tok, char *err
 	return rc;
 }
 
+/* White space as Python's str.strip() (Jinja's trim) sees it. */
+static int py_space(uint32_t c)
+{
+	return (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* The code point ending at s[n-1] (a valid UTF-8 tail), and its length in *len. */
+static uint32_t last_cp(const unsigned char *s, size_t n, size_t *len)
+{
+	size_t b = n - 1;
+	while (b > 0 && n - b < 4 && (s[b] & 0xc0) == 0x80) b--;
+	utf8proc_int32_t cp;
+	if (utf8proc_iterate(s + b, (utf8proc_ssize_t)(n - b), &cp) != (utf8proc_ssize_t)(n - b)) { *len = 1; return 0xfffd; }
+	*len = n - b;
+	return (uint32_t)cp;
+}
+
 static void put_content(sink *k, const rad_template *tp, const char *s)
 {
 	size_t n = strlen(s);
 	if (tp->trim) {
-		while (n && isspace((unsigned char)*s)) s++, n--;
-		while (n && isspace((unsigned char)s[n - 1])) n--;
+		const unsigned char *u = (const unsigned char *)s;
+		for (;;) {
+			utf8proc_int32_t cp;
+			utf8proc_ssize_t l = n ? utf8proc_iterate(u, (utf8proc_ssize_t)n, &cp) : 0;
+			if (l <= 0 || !py_space((uint32_t)cp)) break;
+			u += l, n -= (size_t)l;
+		}
+		while (n) {
+			size_t l;
+			if (!py_space(last_cp(u, n, &l))) break;
+			n -= l;
+		}
+		s = (const char *)u;
 	}
 	put(k, s, n, 0);
 }

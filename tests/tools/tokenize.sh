@@ -79,6 +79,10 @@ same "chatml chosen" "$(render chatml chosen)" ' 6<|im_end|>'x
 same "chatml system" "$(render chatml prompt 1)" $'<|im_start|>system\nOverall score: 9.<|im_end|>\n<|im_start|>user\nName a prime number. <|im_end|><|im_end|>\n<|im_start|>assistant\n'x
 same "llama3 prompt" "$(render llama3 prompt)" $'<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n4<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nAnd 3+3?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'x
 same "llama3 rejected (trimmed)" "$(render llama3 rejected)" 'seven<|eot_id|>'x
+same "llama3 trims Unicode white space as Jinja's trim does" \
+	"$(printf '{"id":"t","prompt":[{"role":"user","content":"\\u3000\\u00a0 hi\\u200b \\u2028"}],"chosen":" x\\u0085","rejected":"y"}\n' |
+	   rad-tokenize -t "$TINY" -T llama3 --render | jq -ac '[.prompt, .chosen]')" \
+	'["<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi\u200b<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n","x<|eot_id|>"]'
 same "gemma prompt" "$(render gemma prompt)" $'<bos><start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n4<end_of_turn>\n<start_of_turn>user\nAnd 3+3?<end_of_turn>\n<start_of_turn>model\n'x
 same "gemma chosen" "$(render gemma chosen)" '6<end_of_turn>'x
 same "zephyr prompt" "$(render zephyr prompt)" $'<|user|>\nWhat is 2+2?<|endoftext|>\n<|assistant|>\n 4 <|endoftext|>\n<|user|>\nAnd 3+3?<|endoftext|>\n<|assistant|>\n'x
