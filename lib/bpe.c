@@ -246,7 +246,7 @@ size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, i
 	int32_t *id = rad_malloc(n * sizeof *id);
 	uint32_t *next = rad_malloc(n * sizeof *next), *prev = rad_malloc(n * sizeof *prev);
 	unsigned char *dead = rad_calloc(n, 1);
-	size_t hcap = 3 * n + 4, hn = 0;
+	size_t hcap = n + 16, hn = 0;
 	cand *h = rad_malloc(hcap * sizeof *h);
 	for (size_t i = 0; i < n; i++) {
 		id[i] = b->byte_id[s[i]];

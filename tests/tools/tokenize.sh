@@ -42,6 +42,16 @@ if command -v node >/dev/null && node -e 'require("tiktoken")' 2>/dev/null; then
 		rad-tokenize -t "${e#*:}" --text "$T/big" > "$T/rt"
 		ok_if "npm tiktoken ${e%%:*} on $(wc -c < "$T/big") bytes" cmp "$T/tt" "$T/rt"
 	done
+	# o200k: its ranks from the package's compact form ("! FIRST_RANK token token ..." lines)
+	node -e 'const d = require("tiktoken/encoders/o200k_base.json"); const o = [];
+		for (const l of d.bpe_ranks.split("\n")) { if (!l) continue; const p = l.split(" ");
+			for (let i = 2; i < p.length; i++) o.push(p[i] + " " + (+p[1] + i - 2)); }
+		process.stdout.write(o.join("\n") + "\n")' > "$T/o200k_base.tiktoken"
+	node -e 'const t = require("tiktoken").get_encoding("o200k_base");
+		process.stdout.write(Array.from(t.encode_ordinary(require("fs").readFileSync(process.argv[1], "utf8"))).join(" ") + "\n")' \
+		"$T/big" > "$T/tt"
+	rad-tokenize -t "$T/o200k_base.tiktoken" --text "$T/big" > "$T/rt"
+	ok_if "npm tiktoken o200k_base on $(wc -c < "$T/big") bytes" cmp "$T/tt" "$T/rt"
 else
 	skip "npm tiktoken oracle" "node cannot load the tiktoken package (set NODE_PATH)"
 fi
