@@ -1,0 +1,168 @@
+/* rad-relabel — the reward augmentation: canonical scored pairs in, goal-conditioned
+ * pairs out (JSON Lines). */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "io.h"
+#include "json_parse.h"
+#include "jsonl.h"
+#include "relabel.h"
+
+static const char usage[] =
+"Usage: rad-relabel [OPTION]... [FILE]...\n"
+"Read canonical scored pairs (rad-score-normalize) and write the reward-augmented pairs:\n"
+"each pair becomes a positive copy (goal = score_chosen) and a negative copy (goal =\n"
+"score_rejected, chosen and rejected swapped).  With no FILE, or when FILE is -, read\n"
+"standard input.\n"
+"\n"
+"  -m, --mode MODE          ra (both copies, default), pos (positive copies only), half\n"
+"                           (one copy per pair, positive or negative by a hash of the id),\n"
+"                           none (the pairs unchanged), dup (each pair twice)\n"
+"      --placement WHERE    system (a system message, default) or user (\"nosys\": the goal\n"
+"                           and a blank line before the first user message)\n"
+"      --compat-unflipped-nosys\n"
+"                           with --placement user, reproduce the released code: the\n"
+"                           negative copy carries the rejected score but is not flipped\n"
+"      --attributes LIST    goal attributes, one line each (default overall; others come\n"
+"                           from ratings_chosen/ratings_rejected, e.g. overall,helpfulness)\n"
+"      --template FILE      the goal text from FILE: {score} (or {overall}) and {ATTR}\n"
+"                           are replaced by the copy's scores\n"
+"      --goal G             a fixed goal for every pair (modes none, dup): \"10\" or\n"
+"                           \"overall=10,helpfulness=5\"; implies --mode none\n"
+"      --fine-filter        keep a pair only if the mean of its chosen ratings is >= the\n"
+"                           mean of its rejected ratings (the paper's filter)\n"
+"      --seed N             seed of the --mode half pick (default 0)\n"
+"      --skip-invalid       count malformed lines and pairs and go on\n"
+"  -o, --output FILE        write to FILE instead of standard output\n"
+"  -z, --zstd               compress the output with zstd\n"
+"      --level N            zstd level (default 3)\n"
+"      --verbose            a summary line of counts on standard error\n"
+"      --help               show this help and exit\n"
+"      --version            show the version and exit\n"
+"\n"
+"Exit status: 0 success, 1 bad input, 2 bad usage.  See rad-relabel(1).\n";
+
+enum { OPT_PLACEMENT = RAD_OPT_FIRST_TOOL, OPT_COMPAT, OPT_ATTRS, OPT_TEMPLATE, OPT_GOAL, OPT_FINE,
+       OPT_SEED, OPT_SKIP_INVALID, OPT_LEVEL };
+
+static char *read_file(const char *path, size_t *len)
+{
+	rad_src *s = rad_src_open(path);
+	size_t cap = 4096, n = 0, k;
+	char *buf = rad_malloc(cap);
+	while ((k = rad_src_read(s, buf + n, cap - n)) > 0) {
+		n += k;
+		if (n == cap) buf = rad_realloc(buf, cap *= 2);
+	}
+	rad_src_close(s);
+	*len = n;
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"mode", required_argument, 0, 'm'},
+		{"placement", required_argument, 0, OPT_PLACEMENT},
+		{"compat-unflipped-nosys", no_argument, 0, OPT_COMPAT},
+		{"attributes", required_argument, 0, OPT_ATTRS},
+		{"template", required_argument, 0, OPT_TEMPLATE},
+		{"goal", required_argument, 0, OPT_GOAL},
+		{"fine-filter", no_argument, 0, OPT_FINE},
+		{"seed", required_argument, 0, OPT_SEED},
+		{"skip-invalid", no_argument, 0, OPT_SKIP_INVALID},
+		{"output", required_argument, 0, 'o'},
+		{"zstd", no_argument, 0, 'z'},
+		{"level", required_argument, 0, OPT_LEVEL},
+		RAD_COMMON_LONGOPTS,
+		{0, 0, 0, 0},
+	};
+	static const char *const modes[] = { "ra", "none", "dup", "half", "pos", NULL };
+	rad_relabel rl;
+	rad_relabel_init(&rl);
+	int mode = -1, skip_invalid = 0, zstd = 0, level = 3;
+	const char *output = "-", *attrs = NULL, *template = NULL, *goal = NULL;
+	rad_cli_init(argc, argv);
+	for (int c; (c = getopt_long(argc, argv, "m:o:z", opts, NULL)) != -1;) {
+		switch (c) {
+		case 'm':
+			mode = -1;
+			for (int i = 0; modes[i]; i++) if (!strcmp(optarg, modes[i])) mode = i;
+			if (mode < 0) rad_usage_error("--mode: unknown mode '%s' (ra, none, dup, half, pos)", optarg);
+			break;
+		case OPT_PLACEMENT:
+			if (!strcmp(optarg, "system")) rl.placement = RAD_PLACE_SYSTEM;
+			else if (!strcmp(optarg, "user") || !strcmp(optarg, "nosys")) rl.placement = RAD_PLACE_USER;
+			else rad_usage_error("--placement: want system or user, not '%s'", optarg);
+			break;
+		case OPT_COMPAT: rl.compat_unflipped_nosys = 1; break;
+		case OPT_ATTRS: attrs = optarg; break;
+		case OPT_TEMPLATE: template = optarg; break;
+		case OPT_GOAL: goal = optarg; break;
+		case OPT_FINE: rl.fine_filter = 1; break;
+		case OPT_SEED: rl.seed = (uint64_t)rad_parse_int("seed", optarg, 0, LLONG_MAX); break;
+		case OPT_SKIP_INVALID: skip_invalid = 1; break;
+		case 'o': output = optarg; break;
+		case 'z': zstd = 1; break;
+		case OPT_LEVEL: level = rad_parse_int("level", optarg, 1, 19); break;
+		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
+		}
+	}
+	if (mode < 0) mode = goal ? RAD_MODE_NONE : RAD_MODE_RA;
+	rl.mode = mode;
+	if (goal && mode != RAD_MODE_NONE && mode != RAD_MODE_DUP)
+		rad_usage_error("--goal keeps the pairs unchanged: it goes with --mode none or dup");
+	if (rl.compat_unflipped_nosys && rl.placement != RAD_PLACE_USER)
+		rad_usage_error("--compat-unflipped-nosys goes with --placement user");
+	if (template && attrs) rad_usage_error("--template names its attributes itself: drop --attributes");
+	char err[512];
+	if (template) {
+		size_t len;
+		char *text = read_file(template, &len);
+		if (!rad_relabel_set_template(&rl, text, len, err, sizeof err))
+			rad_usage_error("--template %s: %s", template, err);
+		free(text);
+	} else if (!rad_relabel_set_paper_template(&rl, attrs, err, sizeof err)) {
+		rad_usage_error("--attributes: %s", err);
+	}
+	if (goal && !rad_relabel_set_goal(&rl, goal, err, sizeof err)) rad_usage_error("--goal: %s", err);
+
+	char *stdin_only[] = {"-"};
+	char **inputs = optind < argc ? argv + optind : stdin_only;
+	int ninputs = optind < argc ? argc - optind : 1;
+	rad_sink *out = rad_sink_open(output, zstd ? level : 0, 0);
+	long long invalid = 0;
+	for (int i = 0; i < ninputs; i++) {
+		rad_jsonl *in = rad_jsonl_open(inputs[i], skip_invalid);
+		json_t *v, *copies[2];
+		int n;
+		while ((v = rad_json_next(in))) {
+			if ((in->records & 1023) == 0) rad_progress("%lld pairs, %lld copies", rl.pairs_in, rl.copies_out);
+			int st = rad_relabel_pair(&rl, v, copies, &n, err, sizeof err);
+			json_decref(v);
+			if (st == RAD_RELABEL_INVALID) {
+				if (!skip_invalid) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", err);
+				invalid++;
+				continue;
+			}
+			for (int k = 0; k < n; k++) {
+				rad_jsonl_write(out, copies[k]);
+				json_decref(copies[k]);
+			}
+		}
+		invalid += in->skipped;
+		rad_jsonl_close(in);
+	}
+	rad_progress_done();
+	rad_sink_close(out);
+	if (rad_verbose)
+		rad_warn(NULL, "pairs in %lld, copies out %lld (pos %lld, neg %lld), dropped by the fine filter %lld, invalid skipped %lld",
+			rl.pairs_in, rl.copies_out, rl.copies_pos, rl.copies_neg, rl.dropped_fine, invalid);
+	else if (rl.dropped_fine || invalid)
+		rad_warn(NULL, "dropped by the fine filter %lld, invalid skipped %lld", rl.dropped_fine, invalid);
+	rad_relabel_free(&rl);
+	return 0;
+}
