@@ -55,7 +55,7 @@ struct rad_tokenizer {
 	/* encoder scratch */
 	rad_ids *out;
 	centry *cache;
-	rad_text tmp, nfcbuf;
+	rad_text nfcbuf;
 };
 
 /* ---- growable arrays ------------------------------------------------------------- */
@@ -673,7 +673,11 @@ static int hf_pretok(rad_tokenizer *t, ld *L, json_t *pre, int *literal, int *by
 	}
 	if (!strcmp(type, "ByteLevel")) {
 		*byte_level = 1;
-		if (json_is_true(json_object_get(pre, "add_prefix_space"))) t->add_prefix_space = 1;
+		if (json_is_true(json_object_get(pre, "add_prefix_space"))) {
+			/* after a Split, it would put a space before every piece: not supported */
+			if (t->pattern) return fail(L, "pre_tokenizer: ByteLevel with add_prefix_space after a Split is not supported");
+			t->add_prefix_space = 1;
+		}
 		json_t *ur = json_object_get(pre, "use_regex");
 		if (!ur || json_is_true(ur)) {
 			if (t->pattern) return fail(L, "pre_tokenizer: two split patterns");
@@ -1060,7 +1064,6 @@ void rad_tokenizer_free(rad_tokenizer *t)
 	free(t->path);
 	free(t->cache);
 	free(t->whole);
-	rad_text_free(&t->tmp);
 	rad_text_free(&t->nfcbuf);
 	free(t);
 }
@@ -1198,19 +1201,13 @@ static void encode_valid(rad_tokenizer *t, const char *s, size_t n, int nfc_chec
 static void encode_segment(rad_tokenizer *t, const char *s, size_t n)
 {
 	if (!n) return;
-	if (t->add_prefix_space && s[0] != ' ') {
-		rad_text *b = &t->tmp;
-		b->n = 0;
-		rad_text_append(b, " ", 1);
-		rad_text_append(b, s, n);
-		/* tmp is reused by nothing below this point */
-		char *copy = rad_malloc(b->n);
-		memcpy(copy, b->s, b->n);
-		size_t cn = b->n;
-		int save = t->add_prefix_space;
+	if (t->add_prefix_space && s[0] != ' ') {   /* ByteLevel's add_prefix_space: " " + segment */
+		char *copy = rad_malloc(n + 1);
+		copy[0] = ' ';
+		memcpy(copy + 1, s, n);
 		t->add_prefix_space = 0;
-		encode_segment(t, copy, cn);
-		t->add_prefix_space = save;
+		encode_segment(t, copy, n + 1);
+		t->add_prefix_space = 1;
 		free(copy);
 		return;
 	}

@@ -62,6 +62,10 @@ same "--special matches it" "$(printf 'a<|endoftext|>b' | rad-tokenize -t "$GPT2
 same "qwen3 im_end as text" "$(printf '<|im_end|>' | rad-tokenize -t "$Q3" --text)" "27 91 318 6213 91 29"
 same "qwen3 im_end with --special" "$(printf '<|im_end|>' | rad-tokenize -t "$Q3" --text --special)" "151645"
 
+# ByteLevel's add_prefix_space: a space before each segment between added tokens
+mkdir -p "$T/aps" && jq '.pre_tokenizer.add_prefix_space = true' "$TINY" > "$T/aps/tokenizer.json"
+same "add_prefix_space" "$(printf 'hi<|im_end|>x <|im_end|> y' | rad-tokenize -t "$T/aps" --special --text)" "32 104 105 258 32 120 32 258 32 121"
+
 # --- decode and round trips ---
 for tk in "$GPT2" "$CL" "$TINY"; do
 	n=$(basename "$tk")
