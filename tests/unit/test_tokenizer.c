@@ -226,6 +226,11 @@ static void test_chat_encode(void)
 	EXPECT(comp[1].n == 1 && comp[1].v[0] == 258);
 	EXPECT_EQ(forced, 0);
 	EXPECT_EQ(rad_template_stop_id(tp, t), 258);
+	/* a prompt alone (for generation): the same ids */
+	rad_ids p2 = {0};
+	EXPECT_EQ(rad_chat_encode(t, tp, m, 1, NULL, 0, 0, &p2, NULL, NULL, err, sizeof err), 0);
+	EXPECT(p2.n == prompt.n && !memcmp(p2.v, prompt.v, p2.n * sizeof *p2.v));
+	rad_ids_free(&p2);
 	rad_ids_free(&prompt);
 	rad_ids_free(&comp[0]);
 	rad_ids_free(&comp[1]);
