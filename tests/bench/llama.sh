@@ -10,7 +10,9 @@
 # MFU = model FLOPs / (step time x peak).  Model FLOPs per step: 6 x tokens x (weights of
 # the blocks) + 6 x completion tokens x V x C (LM head) + 6 x L x H x D x sum(len^2)
 # (causal attention, both products).  Peak: RAD_PEAK_GFLOPS, else threads x 64 fp32
-# FLOP/cycle (two 512-bit FMA pipes) x the clock in /proc/cpuinfo.
+# FLOP/cycle (two 512-bit FMA pipes) x the clock in /proc/cpuinfo.  On a shared machine
+# the wall time includes waiting for the cores, so the CPU seconds of each step and an MFU
+# over them (MFU/cpu: FLOPs / (CPU s x one core's peak)) are printed too.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export PATH=${RAD_BIN:-$TOP/bin}:$PATH
@@ -49,31 +51,33 @@ rad_step() {
 	rad-logps -m "$T/$name" --threads $TH "$T/$name.b" > "$T/$name.r" || return 1
 	/usr/bin/time -f "%M" -o "$T/$name.rss" rad-train-step -m "$T/$name" -o "$T/$name.out" --no-save \
 		--threads $TH --lr 1e-6 "$T/$name.r" > "$T/$name.log" || return 1
-	local st
+	local st ct
 	st=$(jq -s 'if length > 1 then .[1:] else . end | map(.step_s) | sort | .[length / 2 | floor]' "$T/$name.log")
-	echo "$st $(tail -1 "$T/$name.rss")"
+	ct=$(jq -s 'if length > 1 then .[1:] else . end | map(.cpu_s) | sort | .[length / 2 | floor]' "$T/$name.log")
+	echo "$st $(tail -1 "$T/$name.rss") $ct"
 	rm -rf "$T/$name" "$T/$name.out" "$T/$name.b"
 }
 
-row() {   # impl step_s rss_kib flops tokens
-	awk -v i="$1" -v s="$2" -v r="$3" -v f="$4" -v n="$5" -v pk="$PEAK" 'BEGIN {
-		printf "%-10s %9.0f %9.0f %6.1f%% %9.0f\n", i, s * 1000, n / s, 100 * f / s / (pk * 1e9), r / 1024 }'
+row() {   # impl step_s rss_kib flops tokens cpu_s
+	awk -v i="$1" -v s="$2" -v r="$3" -v f="$4" -v n="$5" -v c="$6" -v pk="$PEAK" -v th=$TH 'BEGIN {
+		printf "%-10s %9.0f %9.1f %9.0f %6.1f%% %6.1f%% %9.0f\n", i, s * 1000, c, n / s, 100 * f / s / (pk * 1e9),
+		       100 * f / c / (pk / th * 1e9), r / 1024 }'
 }
 
 echo "SmolLM2-135M shape, DPO, 4 pairs x (64 + 64) tokens = 1024 tokens/step, $TH threads, peak $PEAK GFLOP/s"
-printf '%-10s %9s %9s %7s %9s\n' impl ms/step tokens/s MFU "RSS MiB"
+printf '%-10s %9s %9s %9s %7s %7s %9s\n' impl ms/step "cpu s" tokens/s MFU MFU/cpu "RSS MiB"
 fl=$(flops 30 576 9 3 1536 49152 4 64 64)
-read -r s r < <(rad_step llama smol 30 576 9 3 1536 49152 4 64 64 3) || { echo "rad step failed"; exit 1; }
-row rad "$s" "$r" "$fl" 1024
+read -r s r c < <(rad_step llama smol 30 576 9 3 1536 49152 4 64 64 3) || { echo "rad step failed"; exit 1; }
+row rad "$s" "$r" "$fl" 1024 "$c"
 if [ -n "$py" ]; then
 	pj=$("$py" "$TOP/tests/bench/llama_torch.py" 30 576 9 3 1536 49152 1 4 64 64 3 $TH) || exit 1
-	row pytorch "$(jq .step_s <<<"$pj")" "$(jq .rss_kib <<<"$pj")" "$fl" 1024
+	row pytorch "$(jq .step_s <<<"$pj")" "$(jq .rss_kib <<<"$pj")" "$fl" 1024 "$(jq .cpu_s <<<"$pj")"
 else
 	echo "pytorch    skipped: no python3 with torch"
 fi
 
 if [ "${RAD_BENCH_SKIP_05B:-0}" != 1 ]; then
 	echo "Qwen2.5-0.5B shape (tied, 151936 vocab), DPO, 2 pairs x (64 + 64) tokens = 512 tokens/step, $TH threads"
-	read -r s r < <(rad_step qwen2 q05 24 896 14 2 4864 151936 2 64 64 0) || { echo "rad step failed"; exit 1; }
-	awk -v s="$s" -v r="$r" 'BEGIN { printf "rad: one step %.1f s, peak RSS %.2f GiB\n", s, r / 1048576 }'
+	read -r s r c < <(rad_step qwen2 q05 24 896 14 2 4864 151936 2 64 64 0) || { echo "rad step failed"; exit 1; }
+	awk -v s="$s" -v r="$r" -v c="$c" 'BEGIN { printf "rad: one step %.1f s (%.1f CPU s), peak RSS %.2f GiB\n", s, c, r / 1048576 }'
 fi
