@@ -60,6 +60,13 @@ ok_if "dpo: --ref-model names it" rad-train-step -m "$T/init" -o "$T/x" --loss d
 status_is 1 "dpo: no reference log-probs" rad-train-step -m "$T/init" -o "$T/x" --loss dpo "$T/b4"
 ok_if "ipo, hinge, rpo run" bash -c "rad-train-step -m '$T/sft' -o '$T/i' --loss ipo '$T/r4' && rad-train-step -m '$T/sft' -o '$T/h' --loss hinge '$T/r4' && rad-train-step -m '$T/sft' -o '$T/p' --sft-weight 1 --label-smoothing 0.3 '$T/r4'"
 
+# Schedules: the length comes from rad-pack's header count when not given.
+awk -v seed=2 -v n=4 -v pairs=2 -v vocab=64 -f "$TOP/tests/tools/gen_batches.awk" | sed '1s/"meta":{}/"meta":{"batches":4}/' | rad-dump --encode > "$T/m4"
+rad-logps -m "$T/init" "$T/m4" > "$T/m4r"
+same "linear schedule over the header's 4 batches" "$(rad-train-step -m "$T/init" -o "$T/x" --no-save --lr 1 --schedule linear "$T/m4r" | jq -c .learning_rate | tr '\n' ' ')" "1 0.75 0.5 0.25 "
+same "cosine with warm-up" "$(rad-train-step -m "$T/init" -o "$T/x" --no-save --lr 1 --schedule cosine --warmup-steps 2 --grad-accum 1 "$T/m4r" | jq -c .learning_rate | tr '\n' ' ')" "0 0.5 1 0.5 "
+same "accumulation: 2 steps of 2 batches" "$(rad-train-step -m "$T/init" -o "$T/x" --no-save --lr 1 --schedule linear --grad-accum 2 "$T/m4r" | jq -c .learning_rate | tr '\n' ' ')" "1 0.5 "
+
 # Non-finite values stop the run and keep the last good checkpoint.
 rad-logps -m "$T/init" < "$T/b40" > "$T/r40"
 status_is 1 "nan: stops" rad-train-step -m "$T/init" -o "$T/nan" --lr 1e30 --clip 0 --save-every 1 "$T/r40"
