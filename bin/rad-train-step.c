@@ -167,11 +167,10 @@ static void update(int micro)
 		if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		DUMPED = 1;
 	}
-	rad_grad_clip(M->grads, M->nparams, gn, o.clip);
 	long total = TOTAL;
 	long warm = o.warmup >= 0 ? o.warmup : o.warmup_ratio > 0 ? (long)ceil(o.warmup_ratio * total) : 0;
 	double lr = rad_lr_at(o.sched, o.lr, ST.step, warm, total);
-	rad_adamw_step(&OPT, M, lr);
+	rad_adamw_step(&OPT, M, lr, rad_grad_clip_scale(gn, o.clip));   /* zeroes the gradient */
 	ST.step++;
 	double dt = now() - T0;
 	json_t *j = json_object();
@@ -216,7 +215,6 @@ static void update(int micro)
 	NGOALS = 0;
 	memset(&STATS, 0, sizeof STATS);
 	TOKENS = 0;
-	rad_model_zero_grads(M);
 	if (o.save_every > 0 && ST.step % o.save_every == 0) save();
 	T0 = now();
 	C0 = cpu_now();
