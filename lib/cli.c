@@ -11,12 +11,15 @@
 const char *rad_prog = "rad";
 int rad_verbose;
 int rad_progress_on;
+jmp_buf *rad_die_jump;
+int rad_quiet;
 
 void rad_cli_init(int argc, char **argv)
 {
 	if (argc > 0 && argv[0] && *argv[0]) {
 		const char *slash = strrchr(argv[0], '/');
 		rad_prog = slash ? slash + 1 : argv[0];
+		argv[0] = (char *)rad_prog;   /* so getopt's own messages start "rad-TOOL:" too */
 	}
 	rad_progress_on = isatty(2);
 }
@@ -24,6 +27,8 @@ void rad_cli_init(int argc, char **argv)
 void rad_vwarn(const char *where, const char *fmt, va_list ap)
 {
 	rad_progress_done();
+	if (rad_quiet)
+		return;
 	fprintf(stderr, "%s: ", rad_prog);
 	if (where && *where)
 		fprintf(stderr, "%s: ", where);
@@ -45,6 +50,8 @@ void rad_die(int status, const char *where, const char *fmt, ...)
 	va_start(ap, fmt);
 	rad_vwarn(where, fmt, ap);
 	va_end(ap);
+	if (rad_die_jump)
+		longjmp(*rad_die_jump, status);
 	exit(status);
 }
 

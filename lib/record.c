@@ -68,6 +68,13 @@ unsigned char *rad_rec_prepare(rad_rec *r, uint32_t type, size_t len)
 	return r->buf;
 }
 
+unsigned char *rad_rec_prepare_more(rad_rec *r, size_t n)
+{
+	reserve(r, n ? n : 1);
+	r->len += n;
+	return r->buf + r->len - n;
+}
+
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 static size_t pad4(size_t n) { return (n + 3) & ~(size_t)3; }
 
@@ -161,7 +168,7 @@ const char *rad_rec_parse(rad_rec *r)
 		size_t hdr = pad8(pad4(2 + nl) + 4);
 		if (r->len - off < hdr) return "field header runs past the record";
 		for (size_t i = 0; i < nl; i++)
-			if (p[2 + i] < 0x20 || p[2 + i] == 0x7f) return "field name has control characters";
+			if (p[2 + i] < 0x20 || p[2 + i] >= 0x7f) return "field name is not printable ASCII";
 		uint32_t count = get_u32(p + pad4(2 + nl));
 		size_t bytes;
 		if (dtype == RAD_STRS) {

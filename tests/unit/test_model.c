@@ -235,8 +235,7 @@ static void train(rad_model *m, rad_batch *b, const rad_loss_opts *o, int steps,
 		rad_loss_compute(o, b, lp, nt, 1.0, dl, last, NULL, NULL);
 		rad_model_backward(m, b, dl);
 		double gn = rad_grad_norm(m->grads, m->nparams);
-		rad_grad_clip(m->grads, m->nparams, gn, 1.0);
-		rad_adamw_step(&opt, m, lr);
+		rad_adamw_step(&opt, m, lr, rad_grad_clip_scale(gn, 1.0));
 	}
 	rad_adamw_free(&opt);
 }
@@ -349,8 +348,9 @@ static void test_schedules(void)
 	float g[3] = {3, 4, 0};
 	double n = rad_grad_norm(g, 3);
 	EXPECT_NEAR(n, 5.0, 1e-12);
-	rad_grad_clip(g, 3, n, 1.0);
-	EXPECT_NEAR(g[0], 0.6, 1e-6);
+	EXPECT_NEAR(rad_grad_clip_scale(n, 1.0), 1.0 / (5 + 1e-6), 1e-7);
+	EXPECT_NEAR(rad_grad_clip_scale(n, 10.0), 1.0, 0);
+	EXPECT_NEAR(rad_grad_clip_scale(n, 0), 1.0, 0);
 }
 
 /* AdamW: one step by hand; decay skips biases and norm weights. */
@@ -362,11 +362,13 @@ static void test_adamw(void)
 	float w0 = m->w.wte[3], b0 = m->w.layer[0].bqkv[1], n0 = m->w.layer[0].norm1_w[2];
 	rad_adamw opt = {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1};
 	rad_adamw_init(&opt, m->nparams);
-	rad_adamw_step(&opt, m, 0.01);
-	/* first step: m_hat = g, v_hat = g^2: update = lr * g / (|g| + eps) = lr */
+	rad_adamw_step(&opt, m, 0.01, 0.5f);
+	/* first step: m_hat = g, v_hat = g^2: update = lr * g / (|g| + eps) = lr (any scale) */
 	EXPECT_NEAR(m->w.wte[3], w0 * (1 - 0.01 * 0.1) - 0.01, 1e-6);
 	EXPECT_NEAR(m->w.layer[0].bqkv[1], b0 - 0.01, 1e-6);
 	EXPECT_NEAR(m->w.layer[0].norm1_w[2], n0 - 0.01, 1e-6);
+	EXPECT_NEAR(opt.m[5], 0.1 * 0.25, 1e-7);   /* (1 - b1) * scaled g */
+	EXPECT(m->grads[5] == 0.0f);               /* left zeroed */
 	rad_adamw_free(&opt);
 	rad_model_free(m);
 }
