@@ -95,6 +95,7 @@ static double T0;
 static rad_sink *LOG;
 static const char *FROM_DIR;
 static int DUMPED;
+static long TOTAL = -1;     /* steps the schedule spans */
 
 static double cpu_now(void)
 {
@@ -166,11 +167,10 @@ static void update(int micro)
 		if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		DUMPED = 1;
 	}
-	rad_grad_clip(M->grads, M->nparams, gn, o.clip);
-	long total = o.total > 0 ? o.total : o.max_steps;
+	long total = TOTAL;
 	long warm = o.warmup >= 0 ? o.warmup : o.warmup_ratio > 0 ? (long)ceil(o.warmup_ratio * total) : 0;
 	double lr = rad_lr_at(o.sched, o.lr, ST.step, warm, total);
-	rad_adamw_step(&OPT, M, lr);
+	rad_adamw_step(&OPT, M, lr, rad_grad_clip_scale(gn, o.clip));   /* zeroes the gradient */
 	ST.step++;
 	double dt = now() - T0;
 	json_t *j = json_object();
@@ -215,7 +215,6 @@ static void update(int micro)
 	NGOALS = 0;
 	memset(&STATS, 0, sizeof STATS);
 	TOKENS = 0;
-	rad_model_zero_grads(M);
 	if (o.save_every > 0 && ST.step % o.save_every == 0) save();
 	T0 = now();
 	C0 = cpu_now();
@@ -372,10 +371,7 @@ int main(int argc, char **argv)
 	if (!o.out) rad_usage_error("--output DIR is required");
 	if (OPT.beta1 >= 1 || OPT.beta2 >= 1) rad_usage_error("--adam-beta1 and --adam-beta2 must be below 1");
 	if (o.lo.kind != RAD_LOSS_SFT && o.lo.beta <= 0) rad_usage_error("--beta must be positive");
-	if (o.sched != RAD_SCHED_CONSTANT && o.total < 0 && o.max_steps < 0)
-		rad_usage_error("--schedule %s needs --total-steps or --max-steps", o.sched == RAD_SCHED_LINEAR ? "linear" : "cosine");
-	if (o.warmup_ratio > 0 && o.total < 0 && o.max_steps < 0)
-		rad_usage_error("--warmup-ratio needs --total-steps or --max-steps");
+	TOTAL = o.total > 0 ? o.total : o.max_steps;
 	if (o.warmup >= 0 && o.warmup_ratio >= 0) rad_usage_error("give --warmup-steps or --warmup-ratio, not both");
 
 	const char *e;
@@ -426,6 +422,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ninputs && !done; i++) {
 		rad_reader *rd = rad_reader_open(inputs[i], RAD_KIND_BATCHES);
 		int checked = 0;
+		if (i == 0 && TOTAL < 0) {   /* rad-pack's header counts the batches of a file */
+			json_t *mj = json_loads(rad_reader_header(rd)->meta ? rad_reader_header(rd)->meta : "{}", 0, NULL);
+			json_t *nb = json_object_get(mj, "batches");
+			if (json_is_integer(nb) && json_integer_value(nb) > 0 && ninputs == 1)
+				TOTAL = (long)((json_integer_value(nb) + o.accum - 1) / o.accum);
+			json_decref(mj);
+		}
+		if (i == 0 && TOTAL < 0 && (o.sched != RAD_SCHED_CONSTANT || o.warmup_ratio > 0))
+			rad_usage_error("--schedule %s and --warmup-ratio need the number of steps: --total-steps, --max-steps, "
+			                "or one input whose header counts its batches", o.sched == RAD_SCHED_LINEAR ? "linear" :
+			                o.sched == RAD_SCHED_COSINE ? "cosine" : "constant");
 		while (!done && rad_reader_next(rd, &rec)) {
 			if (rec.type != RAD_REC_BATCH) continue;
 			if (consumed < ST.batches) { consumed++; skipped++; continue; }

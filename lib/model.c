@@ -292,6 +292,12 @@ uint64_t rad_model_fingerprint(const rad_model *m)
 	              c->ffn_dim, c->norm, c->pos, c->mlp, c->tied};
 	uint64_t h = rad_hash64(c->model_type, strlen(c->model_type), RAD_HASH_SEED);
 	h = rad_hash64(dims, sizeof dims, h);
+	if (c->pos == RAD_POS_ROPE) {   /* what else changes a Llama-family model's outputs */
+		float fl[] = {c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq, c->norm_eps};
+		int more[] = {c->rope_scaling, c->rope_orig_ctx, c->qkv_bias, c->out_bias, c->qk_norm};
+		h = rad_hash64(fl, sizeof fl, h);
+		h = rad_hash64(more, sizeof more, h);
+	}
 	/* word-wise multiply-xorshift over the weights (byte-wise FNV is too slow for 1e8 floats) */
 	const uint32_t *p = (const uint32_t *)m->params;
 	size_t n = m->nparams;

@@ -506,6 +506,43 @@ static void test_refused_configs(void)
 	rmdir_r(dir);
 }
 
+/* Generation with the key/value cache gives the training forward's log-probs for each
+ * variant (rotated keys cached, grouped-query heads, q/k norms), token by token or in
+ * pieces, and a slot does not see another. */
+static void test_decode_matches_forward(void)
+{
+	for (int v = LLAMA; v <= QWEN3; v++) {
+		rad_model *m = llama_model(v, 12, 4.0);
+		static const int pr[] = {3}, co[] = {4, 1, 7, 9, 2, 10, 0, 5, 8, 6};
+		fx_seq q = {0, 0, pr, 1, co, 10, 0, 1};
+		rad_batch b;
+		fx_batch(&b, 1, 11, 1, 1, &q);
+		double lp;
+		EXPECT(rad_model_forward(m, &b, &lp, NULL) == NULL);
+		rad_kv_cache *kv = rad_kv_cache_new(m, 2, 16);
+		float logits[11], l2[11];
+		int32_t other[3] = {5, 5, 6};
+		EXPECT(rad_model_decode(m, kv, 1, other, 3, logits) == NULL);
+		int32_t seq[11] = {3, 4, 1, 7, 9, 2, 10, 0, 5, 8, 6};
+		double sum = 0;
+		for (int t = 0; t < 10; t++) {
+			EXPECT(rad_model_decode(m, kv, 0, &seq[t], 1, logits) == NULL);
+			double mx = -1e30, z = 0;
+			for (int j = 0; j < 11; j++) mx = fmax(mx, logits[j]);
+			for (int j = 0; j < 11; j++) z += exp(logits[j] - mx);
+			sum += logits[seq[t + 1]] - mx - log(z);
+		}
+		EXPECT_NEAR(sum, lp, 1e-4 * fabs(lp));
+		rad_kv_cache_reset(kv, 0);
+		EXPECT(rad_model_decode(m, kv, 0, seq, 6, l2) == NULL);
+		EXPECT(rad_model_decode(m, kv, 0, seq + 6, 4, l2) == NULL);
+		for (int j = 0; j < 11; j++) EXPECT_NEAR(l2[j], logits[j], 1e-4);
+		rad_kv_cache_free(kv);
+		rad_batch_free(&b);
+		rad_model_free(m);
+	}
+}
+
 int main(void)
 {
 	rad_rng_seed(&R, 42);
@@ -521,5 +558,6 @@ int main(void)
 	RUN(test_packing_and_positions);
 	RUN(test_checkpoint_roundtrip);
 	RUN(test_refused_configs);
+	RUN(test_decode_matches_forward);
 	return test_status();
 }
