@@ -97,7 +97,8 @@ args=(--lr 1e-3 --save-every 1 --threads 2 --schedule cosine --warmup-ratio 0.1 
 rad-train-step -m "$T/init" -o "$T/full" "${args[@]}" 18 "$T/r40" > /dev/null
 kills=0
 steps=""
-for try in $(seq 1 25); do
+tries=25; [ "${RAD_CONFIG:-}" = san ] && tries=8
+for try in $(seq 1 $tries); do
 	rad-train-step -m "$T/init" -o "$T/killed" --resume "${args[@]}" 18 < "$T/r40" > /dev/null 2>&1 &
 	pid=$!
 	sleep "0.$((RANDOM % 25 + 5))"
