@@ -215,10 +215,6 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 			snprintf(msg, sizeof msg, "slot %d outside the cache (%d slots)", s, kv->nslots);
 			return msg;
 		}
-		if (tok[r] < 0 || tok[r] >= c->vocab) {
-			snprintf(msg, sizeof msg, "token id %d outside the vocabulary (%d)", tok[r], c->vocab);
-			return msg;
-		}
 		int p = kv->len[s];
 		for (int q = 0; q < r; q++) p += slot[q] == s;
 		if (p >= kv->max_len) {
@@ -227,6 +223,11 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 		}
 		sc.pos[r] = p;
 	}
+	for (int r = 0; r < n; r++)   /* after the room is checked: a caller past the cache gets that */
+		if (tok[r] < 0 || tok[r] >= c->vocab) {
+			snprintf(msg, sizeof msg, "token id %d outside the vocabulary (%d)", tok[r], c->vocab);
+			return msg;
+		}
 	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
 	int W = (H + 2 * G) * D, HD = H * D, GD = G * D;
 	const rad_weights *w = &m->w;
