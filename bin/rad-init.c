@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ompenv.h"
 #include "model.h"
 #include "safetensors.h"
 #include "vocab.h"
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
 	const char *out = NULL, *tok = NULL;
 	int vocab = 0, layers = 4, heads = 4, dim = 256, ctx = 1024, dtype = RAD_ST_F32;
 	unsigned long long seed = 0;
+	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "o:", opts, NULL)) != -1;) {
 		switch (c) {
