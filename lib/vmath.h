@@ -1,6 +1,6 @@
 /* vmath.h — exp and tanh the compiler can vectorise (OpenMP simd loops), for softmax,
  * log-sum-exp and GELU.  exp: Cephes' polynomial after reduction by ln 2, about 1 ulp;
- * arguments are clamped to [-87.3, 88.3] (results from about 1e-38 to 2e38). */
+ * arguments are clamped to [-87.3, 88.3] (results from about 1e-38 to 2e38); NaN stays NaN. */
 #ifndef RAD_VMATH_H
 #define RAD_VMATH_H
 
@@ -9,9 +9,9 @@
 #include <string.h>
 
 #pragma omp declare simd notinbranch
-static inline float rad_expf(float x)
+static inline float rad_expf(float x0)
 {
-	x = x < -87.3f ? -87.3f : x > 88.3f ? 88.3f : x;
+	float x = fminf(fmaxf(x0, -87.3f), 88.3f);   /* NaN becomes -87.3 here ... */
 	float n = rintf(x * 1.44269504088896341f);
 	float r = fmaf(n, -0.693359375f, x);
 	r = fmaf(n, 2.12194440e-4f, r);
@@ -25,7 +25,7 @@ static inline float rad_expf(float x)
 	int32_t e = ((int32_t)n + 127) << 23;
 	float s;
 	memcpy(&s, &e, 4);
-	return p * s;
+	return x0 != x0 ? x0 : p * s;                /* ... and stays NaN on the way out */
 }
 
 #pragma omp declare simd notinbranch

@@ -119,6 +119,8 @@ static void test_gelu(void)
 	double worst = 0;
 	for (float x = -80; x < 80; x += 0.37f) worst = fmax(worst, fabs(rad_expf(x) / exp(x) - 1));
 	EXPECT_MSG(worst < 3e-7, "rad_expf relative error %g", worst);
+	EXPECT(isnan(rad_expf(NAN)));
+	EXPECT(rad_expf(-INFINITY) < 1e-37f && rad_expf(INFINITY) > 1e38f);
 	rad_gelu_backward(dx, c.r, c.x, c.n);
 	check("dx", c.x, dx, 50, ge_f, &c, 1e-3);
 	free(c.x); free(c.y); free(c.r); free(dx);
