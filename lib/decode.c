@@ -3,13 +3,15 @@
  * The same weights and layers as the training forward (model.c), for one sequence per
  * cache slot: n new tokens at positions len..len+n-1 of the slot, their keys and values
  * appended to the cache, and the logits of the last one computed.  Attention reads the
- * slot's cache; no other slot is seen. */
+ * slot's cache; no other slot is seen.  Llama-family models: RMSNorm, q/k norms, rotary
+ * positions (the cache holds the rotated keys) and SwiGLU, as in model.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "layers.h"
+#include "llama_layers.h"
 #include "model.h"
 #include "vmath.h"
 
@@ -66,16 +68,33 @@ const char *rad_model_decode(rad_model *m, rad_kv_cache *kv, int slot, const int
 	const rad_weights *w = &m->w;
 	float *x = rad_malloc(sizeof(float) * n * C), *h = rad_malloc(sizeof(float) * n * C);
 	float *qkv = rad_malloc(sizeof(float) * n * W), *ao = rad_malloc(sizeof(float) * n * HD);
-	float *tmp = rad_malloc(sizeof(float) * n * C), *up = rad_malloc(sizeof(float) * n * F);
+	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	float *tmp = rad_malloc(sizeof(float) * n * C), *up = rad_malloc(sizeof(float) * n * F * (swiglu ? 3 : 1));
+	float *act = swiglu ? up + (size_t)n * 2 * F : up;
+	float *qkvr = c->qk_norm ? rad_malloc(sizeof(float) * n * W) : NULL;
+	float *qkr = c->qk_norm ? rad_malloc(sizeof(float) * n * (H + G)) : NULL;
+	float *cs = rope ? rad_malloc(sizeof(float) * n * D) : NULL, *inv = rope ? rad_malloc(sizeof(float) * (D / 2 + 1)) : NULL;
 	float *mean = rad_malloc(sizeof(float) * n), *rstd = rad_malloc(sizeof(float) * n);
 	float *sc = rad_malloc(sizeof(float) * (p0 + n));
 	int32_t *pos = rad_malloc(sizeof(int32_t) * n);
 	for (int i = 0; i < n; i++) pos[i] = p0 + i;
-	rad_embedding_forward(x, w->wte, w->wpe, tok, pos, n, C);
+	rad_embedding_forward(x, w->wte, rope ? NULL : w->wpe, tok, pos, n, C);
+	if (rope) {
+		rad_rope_inv_freq(inv, D, c->rope_theta, c->rope_scaling, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
+		                  c->rope_orig_ctx);
+		rad_rope_table(cs, pos, n, inv, D);
+	}
 	for (int l = 0; l < c->n_layers; l++) {
 		const rad_layer_weights *y = &w->layer[l];
-		rad_layernorm_forward(h, mean, rstd, x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
-		rad_matmul_forward(qkv, h, y->wqkv, y->bqkv, n, C, W);
+		if (rms) rad_rmsnorm_forward(h, rstd, x, y->norm1_w, n, C, c->norm_eps);
+		else rad_layernorm_forward(h, mean, rstd, x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
+		if (c->qk_norm) {
+			rad_matmul_forward(qkvr, h, y->wqkv, y->bqkv, n, C, W);
+			rad_qknorm_forward(qkv, qkr, qkvr, y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
+		} else {
+			rad_matmul_forward(qkv, h, y->wqkv, y->bqkv, n, C, W);
+		}
+		if (rope) rad_rope_forward(qkv, cs, n, H, G, D);
 		for (int i = 0; i < n; i++) {
 			memcpy(cache_at(kv, kv->k, l, slot, p0 + i), qkv + (size_t)i * W + HD, sizeof(float) * GD);
 			memcpy(cache_at(kv, kv->v, l, slot, p0 + i), qkv + (size_t)i * W + HD + GD, sizeof(float) * GD);
@@ -108,16 +127,24 @@ const char *rad_model_decode(rad_model *m, rad_kv_cache *kv, int slot, const int
 		}
 		rad_matmul_forward(tmp, ao, y->wo, y->bo, n, HD, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += tmp[e];
-		rad_layernorm_forward(h, mean, rstd, x, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-		rad_matmul_forward(up, h, y->w_up, y->b_up, n, C, F);
-		rad_gelu_forward(up, up, (size_t)n * F);
-		rad_matmul_forward(tmp, up, y->w_down, y->b_down, n, F, C);
+		if (rms) rad_rmsnorm_forward(h, rstd, x, y->norm2_w, n, C, c->norm_eps);
+		else rad_layernorm_forward(h, mean, rstd, x, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
+		if (swiglu) {
+			rad_matmul_forward(up, h, y->w_up, y->b_up, n, C, 2 * F);
+			rad_swiglu_forward(act, up, n, F);
+		} else {
+			rad_matmul_forward(up, h, y->w_up, y->b_up, n, C, F);
+			rad_gelu_forward(up, up, (size_t)n * F);
+		}
+		rad_matmul_forward(tmp, act, y->w_down, y->b_down, n, F, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += tmp[e];
 	}
 	const float *last = x + (size_t)(n - 1) * C;
-	rad_layernorm_forward(h, mean, rstd, last, w->normf_w, w->normf_b, 1, C, c->norm_eps);
+	if (rms) rad_rmsnorm_forward(h, rstd, last, w->normf_w, 1, C, c->norm_eps);
+	else rad_layernorm_forward(h, mean, rstd, last, w->normf_w, w->normf_b, 1, C, c->norm_eps);
 	rad_matmul_forward(logits, h, w->lm_head, NULL, 1, C, c->vocab);
 	kv->len[slot] = p0 + n;
 	free(x); free(h); free(qkv); free(ao); free(tmp); free(up); free(mean); free(rstd); free(sc); free(pos);
+	free(qkvr); free(qkr); free(cs); free(inv);
 	return NULL;
 }
