@@ -7,6 +7,7 @@
 #include "dump.h"
 #include "jsonl.h"
 #include "stream.h"
+#include "tokenizer.h"
 
 static const char usage[] =
 "Usage: rad-dump [OPTION]... [FILE]...\n"
@@ -18,10 +19,12 @@ static const char usage[] =
 "  -s, --stats         print one JSON object of statistics instead of the records:\n"
 "                      records by type, length summaries of token arrays, padding\n"
 "  -k, --kind KIND     fail unless the streams are of this kind (pairs, batches)\n"
+"  -t, --tokenizer FILE  add the decoded text of token arrays (prompt_text,\n"
+"                      chosen_text, rejected_text; seq_text for batches)\n"
 "  -e, --encode        the way back: read JSON Lines as rad-dump --header writes\n"
 "                      them (a HEAD line, then records) and write a binary stream;\n"
 "                      with --kind the HEAD line may be left out\n"
-"      --level N       zstd level of the stream --encode writes (default 3)\n"
+"      --level N       zstd level of the stream --encode writes (default 1)\n"
 "  -o, --output FILE   write to FILE instead of standard output\n"
 "  -z, --zstd          compress the output with zstd\n"
 "      --verbose       a summary line of counts on standard error\n"
@@ -79,6 +82,7 @@ int main(int argc, char **argv)
 		{"header", no_argument, 0, 'H'},
 		{"stats", no_argument, 0, 's'},
 		{"kind", required_argument, 0, 'k'},
+		{"tokenizer", required_argument, 0, 't'},
 		{"output", required_argument, 0, 'o'},
 		{"zstd", no_argument, 0, 'z'},
 		{"encode", no_argument, 0, 'e'},
@@ -87,15 +91,16 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	long long head = -1;
-	int show_header = 0, stats = 0, zstd = 0, encode = 0, level = 3;
-	const char *kind = NULL, *output = "-";
+	int show_header = 0, stats = 0, zstd = 0, encode = 0, level = 1;
+	const char *kind = NULL, *output = "-", *tokenizer = NULL;
 	rad_cli_init(argc, argv);
-	for (int c; (c = getopt_long(argc, argv, "n:Hsk:o:ze", opts, NULL)) != -1;) {
+	for (int c; (c = getopt_long(argc, argv, "n:Hsk:t:o:ze", opts, NULL)) != -1;) {
 		switch (c) {
 		case 'n': head = rad_parse_int("head", optarg, 0, (1LL << 62)); break;
 		case 'H': show_header = 1; break;
 		case 's': stats = 1; break;
 		case 'k': kind = optarg; break;
+		case 't': tokenizer = optarg; break;
 		case 'o': output = optarg; break;
 		case 'z': zstd = 1; break;
 		case 'e': encode = 1; break;
@@ -110,6 +115,7 @@ int main(int argc, char **argv)
 	if (encode)
 		return encode_jsonl(inputs, ninputs, kind, output, level);
 
+	rad_tokenizer *tok = tokenizer ? rad_tokenizer_open(tokenizer, NULL) : NULL;
 	rad_sink *out = rad_sink_open(output, zstd ? 3 : 0, 0);
 	rad_stats *st = stats ? rad_stats_new() : NULL;
 	rad_rec rec;
@@ -128,6 +134,7 @@ int main(int argc, char **argv)
 				rad_stats_add(st, &rec);
 			} else {
 				json_t *j = rad_rec_to_json(&rec);
+				if (tok) rad_dump_add_text(j, &rec, tok);
 				rad_jsonl_write(out, j);
 				json_decref(j);
 			}
@@ -144,6 +151,7 @@ int main(int argc, char **argv)
 	rad_progress_done();
 	rad_rec_free(&rec);
 	rad_sink_close(out);
+	if (tok) rad_tokenizer_free(tok);
 	if (rad_verbose)
 		rad_warn(NULL, "%lld records from %d input%s", shown, ninputs, ninputs == 1 ? "" : "s");
 	return 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ompenv.h"
 #include "model.h"
 #include "safetensors.h"
 #include "vocab.h"
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 	double rope_theta = 10000.0;
 	const char *arch = "gpt2";
 	unsigned long long seed = 0;
+	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "o:", opts, NULL)) != -1;) {
 		switch (c) {

@@ -8,6 +8,7 @@
 
 #include "batch.h"
 #include "cli.h"
+#include "ompenv.h"
 #include "model.h"
 #include "stream.h"
 
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 	};
 	const char *mdir = NULL, *output = "-";
 	int threads = 0, level = 3;
+	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1;) {
 		switch (c) {

@@ -39,7 +39,7 @@ static const char usage[] =
 "      --epochs N                 passes over the data (default 1)\n"
 "Output:\n"
 "  -o, --output FILE              write the batches to FILE instead of standard output\n"
-"      --level N                  zstd level (default 3)\n"
+"      --level N                  zstd level (default 1)\n"
 "      --threads N                zstd worker threads\n"
 "      --plan FILE                write the plan (batches, pairs, tokens, padding, counts)\n"
 "                                 as one JSON object to FILE at the end\n"
@@ -329,7 +329,7 @@ int main(int argc, char **argv)
 	g.pad_multiple = 1;
 	g.epochs = 1;
 	g.output = "-";
-	g.level = 3;
+	g.level = 1;
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "p:t:o:", opts, NULL)) != -1;) {
 		switch (c) {

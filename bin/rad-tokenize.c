@@ -35,7 +35,7 @@ static const char usage[] =
 "                        {id, prompt, chosen, rejected} instead of tokens\n"
 "      --skip-invalid    skip (and count) records that cannot be used\n"
 "  -o, --output FILE     write to FILE instead of standard output\n"
-"      --level N         zstd level of the stream (default 3)\n"
+"      --level N         zstd level of the stream (default 1)\n"
 "      --verbose         a summary line of counts on standard error\n"
 "      --help            show this help and exit\n"
 "      --version         show the version and exit\n"
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *tokpath = NULL, *tplname = "chatml", *output = "-", *pattern = NULL;
-	int flags = 0, text = 0, decode = 0, skip_special = 0, render = 0, skip_invalid = 0, level = 3;
+	int flags = 0, text = 0, decode = 0, skip_special = 0, render = 0, skip_invalid = 0, level = 1;
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "t:T:o:", opts, NULL)) != -1;) {
 		switch (c) {

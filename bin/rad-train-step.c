@@ -13,6 +13,7 @@
 #include "batch.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "ompenv.h"
 #include "jsonl.h"
 #include "loss.h"
 #include "model.h"
@@ -318,6 +319,7 @@ int main(int argc, char **argv)
 	OPT.beta2 = 0.999;
 	OPT.eps = 1e-8;
 	OPT.weight_decay = 0;
+	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1;) {
 		switch (c) {

@@ -1,8 +1,10 @@
 /* dump.c — showing any record to a person as JSON; summary statistics of a stream. */
 #include "dump.h"
 #include "cli.h"
+#include "tokenizer.h"
 
 #include <math.h>
+#include <utf8proc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,56 @@ json_t *rad_rec_to_json(const rad_rec *r)
 		json_object_set_new(o, f->name, v ? v : json_null());
 	}
 	return o;
+}
+
+/* The decoded text of ids, invalid UTF-8 replaced by U+FFFD, as a JSON string. */
+static json_t *text_of(const rad_tokenizer *t, const int32_t *ids, size_t n)
+{
+	rad_text raw = {0}, clean = {0};
+	if (rad_tok_decode(t, ids, n, 0, &raw) < 0)
+		rad_text_append(&raw, "\xff", 1);            /* an id that is no token: shown as U+FFFD */
+	for (size_t i = 0; i < raw.n;) {
+		int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)raw.s + i, raw.n - i, &cp);
+		if (k > 0) {
+			rad_text_append(&clean, raw.s + i, k);
+			i += k;
+		} else {
+			rad_text_append(&clean, "\xef\xbf\xbd", 3);
+			i++;
+		}
+	}
+	json_t *j = json_stringn_nocheck(clean.n ? clean.s : "", clean.n);
+	rad_text_free(&raw);
+	rad_text_free(&clean);
+	return j;
+}
+
+void rad_dump_add_text(json_t *o, const rad_rec *r, const rad_tokenizer *t)
+{
+	uint32_t n;
+	if (r->type == RAD_REC_PAIR) {
+		static const char *const fields[][2] = {{"prompt", "prompt_text"}, {"chosen", "chosen_text"}, {"rejected", "rejected_text"}};
+		for (int i = 0; i < 3; i++) {
+			const int32_t *ids = rad_rec_i32s(r, fields[i][0], &n);
+			if (ids) json_object_set_new(o, fields[i][1], text_of(t, ids, n));
+		}
+	} else if (r->type == RAD_REC_BATCH) {
+		uint32_t ntok, ns, nst, nl;
+		const int32_t *tok = rad_rec_i32s(r, "tokens", &ntok);
+		const int32_t *row = rad_rec_i32s(r, "seq_row", &ns);
+		const int32_t *start = rad_rec_i32s(r, "seq_start", &nst);
+		const int32_t *len = rad_rec_i32s(r, "seq_len", &nl);
+		int64_t cols = rad_rec_int(r, "cols", 0);
+		if (!tok || !row || !start || !len || ns != nst || ns != nl) return;
+		json_t *a = json_array();
+		for (uint32_t s = 0; s < ns; s++) {
+			int64_t at = (int64_t)row[s] * cols + start[s];
+			if (at < 0 || len[s] < 0 || at + len[s] > ntok) { json_array_append_new(a, json_null()); continue; }
+			json_array_append_new(a, text_of(t, tok + at, len[s]));
+		}
+		json_object_set_new(o, "seq_text", a);
+	}
 }
 
 json_t *rad_header_to_json(const rad_header *h)

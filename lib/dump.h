@@ -9,6 +9,11 @@
 /* {"type": "PAIR", field: value, ...}: arrays as JSON arrays, strings as strings,
  * non-finite numbers as null.  Returns a new reference. */
 json_t *rad_rec_to_json(const rad_rec *r);
+/* With a tokenizer: adds the text of the token arrays to a record's JSON, for people.
+ * PAIR: prompt_text, chosen_text, rejected_text.  BTCH: seq_text, each sequence's tokens
+ * (prompt and completion) decoded.  Bytes that are not UTF-8 show as U+FFFD. */
+struct rad_tokenizer;
+void rad_dump_add_text(json_t *o, const rad_rec *r, const struct rad_tokenizer *t);
 /* The stream header as {"type": "HEAD", "kind", "version", "fingerprint", "meta"}. */
 json_t *rad_header_to_json(const rad_header *h);
 

@@ -76,3 +76,21 @@ for cfg in $configs; do
 		done
 	done
 done
+
+# Which OpenBLAS build: the pthread one (what -lopenblas resolves to) against the OpenMP one
+# (same soname, swapped in with LD_LIBRARY_PATH), small model, DPO step, 2 threads.
+omp=/usr/lib/x86_64-linux-gnu/openblas-openmp
+if [ -e "$omp/libopenblas.so.0" ]; then
+	[ -d "$T/small" ] || rad-init --vocab 50257 --layers 4 --heads 4 --dim 256 --context 1024 --seed 1 -o "$T/small" || exit 1
+	rad-logps -m "$T/small" --threads 2 "$T/dpo" > "$T/dpo.small" || exit 1
+	cat "$T/dpo.small" "$T/dpo.small" > "$T/dpo.small4"
+	echo "OpenBLAS build, small DPO step at 2 threads (median of steps 2-4, wall ms / CPU s):"
+	for round in 1 2; do
+		for lib in pthread openmp; do
+			if [ $lib = openmp ]; then lp=$omp; else lp=${LD_LIBRARY_PATH:-}; fi
+			LD_LIBRARY_PATH=$lp rad-train-step -m "$T/small" -o "$T/out" --no-save --threads 2 "$T/dpo.small4" > "$T/log" || exit 1
+			tail -n +2 "$T/log" | jq -s -r --arg lib $lib --arg r $round \
+				'[.[].step_s] as $w | [.[].cpu_s] as $c | "  \($lib) (round \($r)): \(($w|sort)[1]*1000|floor) ms, \(($c|sort)[1]*1000|floor/1000) s CPU"'
+		done
+	done
+fi

@@ -55,3 +55,16 @@ J
 ok_if "encode a batch" rad-dump -e --kind batches -o "$T/b.rad" "$T/b.jsonl"
 same "batch round trip" "$(rad-dump "$T/b.rad")" "$(cat "$T/b.jsonl")"
 same "padding fraction" "$(rad-dump -s "$T/b.rad" | jq .padding_fraction)" "0.25"
+
+# --tokenizer: the decoded text of a tokenized pair is what the template rendered.
+tok=$DATA/tokenizers/gpt2/encoder.json
+head -4 "$DATA/uf_binarized_trl_head30.jsonl" | rad-score-normalize 2>/dev/null | rad-relabel > "$T/rl.jsonl"
+rad-tokenize --tokenizer "$tok" --template zephyr "$T/rl.jsonl" > "$T/t.rad"
+rad-tokenize --tokenizer "$tok" --template zephyr --render "$T/rl.jsonl" | jq -c '[.prompt + .chosen, .prompt + .rejected]' > "$T/want"
+rad-dump -t "$tok" "$T/t.rad" | jq -c '[.prompt_text + .chosen_text, .prompt_text + .rejected_text]' > "$T/got"
+same "--tokenizer decodes pairs to the rendered text" "$(cat "$T/got")" "$(cat "$T/want")"
+same "--tokenizer on 8 pairs" "$(wc -l < "$T/got")" "8"
+rad-pack --pairs 2 "$T/t.rad" 2>/dev/null > "$T/b.rad"
+rad-dump -t "$tok" "$T/b.rad" | jq -r '.seq_text[]' | sort > "$T/got2"
+jq -r '.[]' "$T/want" | sort > "$T/want2"
+same "--tokenizer decodes every batch sequence" "$(md5sum < "$T/got2")" "$(md5sum < "$T/want2")"

