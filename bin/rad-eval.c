@@ -14,6 +14,7 @@
 #include "generate.h"
 #include "jsonl.h"
 #include "model.h"
+#include "ompenv.h"
 #include "tokenizer.h"
 
 static const char usage[] =
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 	double beta = 0.1, jtimeout = 300, top = 10;
 	rad_gen_opts g = {.sample = {1.0, 0, 1.0}, .max_new = 256, .batch = 8};
 	rad_eval_filter f = {0};
+	rad_omp_passive(argv);
 	char **where_text = rad_calloc(argc + 1, sizeof *where_text);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:z", opts, NULL)) != -1;) {
