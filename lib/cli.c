@@ -11,6 +11,8 @@
 const char *rad_prog = "rad";
 int rad_verbose;
 int rad_progress_on;
+jmp_buf *rad_die_jump;
+int rad_quiet;
 
 void rad_cli_init(int argc, char **argv)
 {
@@ -24,6 +26,8 @@ void rad_cli_init(int argc, char **argv)
 void rad_vwarn(const char *where, const char *fmt, va_list ap)
 {
 	rad_progress_done();
+	if (rad_quiet)
+		return;
 	fprintf(stderr, "%s: ", rad_prog);
 	if (where && *where)
 		fprintf(stderr, "%s: ", where);
@@ -45,6 +49,8 @@ void rad_die(int status, const char *where, const char *fmt, ...)
 	va_start(ap, fmt);
 	rad_vwarn(where, fmt, ap);
 	va_end(ap);
+	if (rad_die_jump)
+		longjmp(*rad_die_jump, status);
 	exit(status);
 }
 

@@ -26,6 +26,12 @@ void rad_cli_init(int argc, char **argv);
 /* "rad-TOOL: where: what\n" on stderr, then exit(status).  where may be NULL. */
 _Noreturn void rad_die(int status, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* For fuzzers and tests that must survive bad input in-process: when set, rad_die
+ * longjmps here with the exit status instead of exiting (what was allocated leaks). */
+#include <setjmp.h>
+extern jmp_buf *rad_die_jump;
+extern int rad_quiet;          /* messages are not printed (fuzzers) */
+
 /* The same message without exiting. */
 void rad_warn(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rad_vwarn(const char *where, const char *fmt, va_list ap);

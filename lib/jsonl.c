@@ -88,25 +88,32 @@ static json_t *next_array_element(rad_jsonl *r)
 
 static void load_array(rad_jsonl *r)
 {
-	/* Read everything (what is already buffered, then the rest). */
-	size_t cap = 1 << 20, n = 0;
-	char *all = rad_malloc(cap);
+	/* Read everything (what is already buffered, then the rest); the buffer hangs on r
+	 * so that an error on the way leaves nothing unowned. */
+	r->doc_cap = 1 << 16;
+	r->doc = rad_malloc(r->doc_cap);
 	for (;;) {
 		if (r->rpos == r->rlen && !refill(r)) break;
 		size_t k = r->rlen - r->rpos;
-		if (n + k + 1 > cap) { while (n + k + 1 > cap) cap *= 2; all = rad_realloc(all, cap); }
-		memcpy(all + n, r->rbuf + r->rpos, k);
-		n += k;
+		if (r->doc_len + k + 1 > r->doc_cap) {
+			while (r->doc_len + k + 1 > r->doc_cap) r->doc_cap *= 2;
+			r->doc = rad_realloc(r->doc, r->doc_cap);
+		}
+		memcpy(r->doc + r->doc_len, r->rbuf + r->rpos, k);
+		r->doc_len += k;
 		r->rpos = r->rlen;
 	}
 	json_error_t err;
-	json_t *arr = json_loadb(all, n, JSON_ALLOW_NUL, &err);
-	free(all);
+	json_t *arr = json_loadb(r->doc, r->doc_len, JSON_ALLOW_NUL, &err);
+	free(r->doc);
+	r->doc = NULL;
 	if (!arr)
 		rad_die(RAD_EXIT_DATA, rad_src_name(r->src), "line %d, column %d: invalid JSON array: %s",
 			err.line, err.column, err.text);
-	if (!json_is_array(arr))
+	if (!json_is_array(arr)) {
+		json_decref(arr);
 		rad_die(RAD_EXIT_DATA, rad_src_name(r->src), "a document that starts with '[' must be a JSON array");
+	}
 	r->array = arr;
 	r->rlen = r->rpos = 0;
 	r->eof = 1;
@@ -153,6 +160,7 @@ void rad_jsonl_close(rad_jsonl *r)
 	if (r->skipped)
 		rad_warn(rad_src_name(r->src), "skipped %lld invalid line%s", r->skipped, r->skipped == 1 ? "" : "s");
 	json_decref(r->array);
+	free(r->doc);
 	rad_src_close(r->src);
 	free(r->rbuf);
 	free(r->line);

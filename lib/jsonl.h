@@ -22,6 +22,7 @@ typedef struct rad_jsonl {
 	int eof;
 	json_t *array;         /* a whole-file JSON array being handed out, or NULL */
 	size_t array_next;
+	char *doc; size_t doc_len, doc_cap;   /* the array document while it is read */
 } rad_jsonl;
 
 rad_jsonl *rad_jsonl_open(const char *path, int skip_invalid);

@@ -68,6 +68,13 @@ unsigned char *rad_rec_prepare(rad_rec *r, uint32_t type, size_t len)
 	return r->buf;
 }
 
+unsigned char *rad_rec_prepare_more(rad_rec *r, size_t n)
+{
+	reserve(r, n ? n : 1);
+	r->len += n;
+	return r->buf + r->len - n;
+}
+
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 static size_t pad4(size_t n) { return (n + 3) & ~(size_t)3; }
 

@@ -72,6 +72,8 @@ void rad_rec_put_num(rad_rec *r, const char *name, double v);
 /* For readers: resets r to `type` with room for len bytes of fields, sets r->len = len and
  * returns r->buf to fill before rad_rec_parse. */
 unsigned char *rad_rec_prepare(rad_rec *r, uint32_t type, size_t len);
+/* Extends r->len by n bytes and returns where they go (for reading in pieces). */
+unsigned char *rad_rec_prepare_more(rad_rec *r, size_t n);
 /* Parses r->buf[r->len] into r->fields.  Returns NULL on success or
  * a static message saying what is malformed. */
 const char *rad_rec_parse(rad_rec *r);

@@ -89,9 +89,17 @@ static int read_record(rad_reader *rd, rad_rec *r, const char *what)
 	if (len > RAD_MAX_RECORD)
 		rad_die(RAD_EXIT_DATA, rd->head.kind[0] ? where(rd) : rad_src_name(rd->src),
 			"record length %u is over the %zu-byte limit (corrupt or not a rad stream)", len, RAD_MAX_RECORD);
-	unsigned char *buf = rad_rec_prepare(r, type, len);
-	if (len && !rad_src_read_exact(rd->src, buf, len, what))
-		rad_die(RAD_EXIT_DATA, where(rd), "truncated: the input ends inside a record");
+	/* The buffer grows with the bytes that actually arrive, so a corrupt length costs an
+	 * error, not a gigabyte. */
+	size_t got = 0;
+	rad_rec_prepare(r, type, 0);
+	while (got < len) {
+		size_t step = len - got < ((size_t)1 << 20) ? len - got : ((size_t)1 << 20);
+		unsigned char *buf = rad_rec_prepare_more(r, step);
+		if (!rad_src_read_exact(rd->src, buf, step, what))
+			rad_die(RAD_EXIT_DATA, where(rd), "truncated: the input ends inside a record");
+		got += step;
+	}
 	const char *err = rad_rec_parse(r);
 	if (err) {
 		char t[5];
@@ -128,11 +136,23 @@ static const char *parse_header(const rad_rec *r, rad_header *h)
 	return NULL;
 }
 
-rad_reader *rad_reader_open(const char *path, const char *expect_kind)
+rad_reader *rad_reader_new(const char *path)
 {
 	rad_reader *rd = rad_calloc(1, sizeof *rd);
 	rd->src = rad_src_open(path);
 	rad_rec_init(&rd->scratch);
+	return rd;
+}
+
+rad_reader *rad_reader_open(const char *path, const char *expect_kind)
+{
+	rad_reader *rd = rad_reader_new(path);
+	rad_reader_start(rd, expect_kind);
+	return rd;
+}
+
+void rad_reader_start(rad_reader *rd, const char *expect_kind)
+{
 	if (!read_record(rd, &rd->scratch, "the stream header"))
 		rad_die(RAD_EXIT_DATA, rad_src_name(rd->src), "empty input: no stream header");
 	const char *err = parse_header(&rd->scratch, &rd->head);
@@ -140,7 +160,6 @@ rad_reader *rad_reader_open(const char *path, const char *expect_kind)
 		rad_die(RAD_EXIT_DATA, rad_src_name(rd->src), "%s", err);
 	if (expect_kind && strcmp(expect_kind, rd->head.kind))
 		rad_die(RAD_EXIT_DATA, rad_src_name(rd->src), "a stream of %s, expected %s", rd->head.kind, expect_kind);
-	return rd;
 }
 
 const rad_header *rad_reader_header(const rad_reader *rd) { return &rd->head; }

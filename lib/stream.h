@@ -11,7 +11,7 @@
 
 #define RAD_STREAM_MAGIC "RADSTRM1"            /* the `magic` field, first in every HEAD */
 #define RAD_STREAM_VERSION 1
-#define RAD_MAX_RECORD ((size_t)1 << 30)       /* larger records are an error */
+#define RAD_MAX_RECORD ((size_t)1 << 28)       /* larger records are an error */
 
 /* Stream kinds. */
 #define RAD_KIND_PAIRS "pairs"       /* PAIR records, from rad-tokenize */
@@ -39,6 +39,10 @@ void rad_writer_close(rad_writer *w);
  * otherwise a different kind is an error naming both.  Plain text, a foreign zstd
  * stream, or an empty input is an error naming the input. */
 rad_reader *rad_reader_open(const char *path, const char *expect_kind);
+/* The same in two steps, for callers that recover from errors (fuzzers): _new opens the
+ * input, _start reads and checks the header; rad_reader_close works after either. */
+rad_reader *rad_reader_new(const char *path);
+void rad_reader_start(rad_reader *rd, const char *expect_kind);
 const rad_header *rad_reader_header(const rad_reader *rd);
 /* Reads the next data record into r (headers of concatenated streams are checked and
  * passed over).  Returns 1, or 0 at the end.  Corrupt or truncated input is fatal:

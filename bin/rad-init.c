@@ -1,0 +1,125 @@
+/* rad-init — a freshly initialised model in an HF checkpoint directory. */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "model.h"
+#include "safetensors.h"
+#include "vocab.h"
+
+static const char usage[] =
+"Usage: rad-init [OPTION]... -o DIR\n"
+"Write a new GPT-2-family model, initialised as GPT-2 is, to the checkpoint directory\n"
+"DIR (config.json + model.safetensors, Hugging Face layout).\n"
+"\n"
+"  -o, --output DIR      the checkpoint directory (created if absent)\n"
+"      --tokenizer FILE  tokenizer.json or encoder.json: sets the vocabulary size and is\n"
+"                        copied into DIR (with vocab.bpe beside an encoder.json)\n"
+"      --vocab N         vocabulary size (instead of, or checked against, --tokenizer)\n"
+"      --layers N        transformer layers (default 4)\n"
+"      --heads N         attention heads (default 4)\n"
+"      --dim N           model width, a multiple of --heads (default 256)\n"
+"      --context N       maximum sequence length (default 1024)\n"
+"      --seed N          seed of the initialisation (default 0)\n"
+"      --dtype T         fp32 (default) or bf16 weights on disk\n"
+"      --verbose         a summary line on standard error\n"
+"      --help            show this help and exit\n"
+"      --version         show the version and exit\n"
+"\n"
+"Exit status: 0 success, 1 bad tokenizer file or write failure, 2 bad usage.\n"
+"See rad-init(1).\n";
+
+enum { OPT_TOKENIZER = RAD_OPT_FIRST_TOOL, OPT_VOCAB, OPT_LAYERS, OPT_HEADS, OPT_DIM, OPT_CONTEXT, OPT_SEED, OPT_DTYPE };
+
+static void copy_into(const char *from, const char *dir)
+{
+	char *tmp = rad_strdup(from), to[2048];
+	snprintf(to, sizeof to, "%s/%s", dir, basename(tmp));
+	free(tmp);
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	if (!in) rad_die(RAD_EXIT_DATA, from, "%s", strerror(errno));
+	if (!out) rad_die(RAD_EXIT_DATA, to, "%s", strerror(errno));
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+	fclose(in);
+	if (ferror(out) | fclose(out)) rad_die(RAD_EXIT_DATA, to, "write failed");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, 0, 'o'},
+		{"tokenizer", required_argument, 0, OPT_TOKENIZER},
+		{"vocab", required_argument, 0, OPT_VOCAB},
+		{"layers", required_argument, 0, OPT_LAYERS},
+		{"heads", required_argument, 0, OPT_HEADS},
+		{"dim", required_argument, 0, OPT_DIM},
+		{"context", required_argument, 0, OPT_CONTEXT},
+		{"seed", required_argument, 0, OPT_SEED},
+		{"dtype", required_argument, 0, OPT_DTYPE},
+		RAD_COMMON_LONGOPTS,
+		{0, 0, 0, 0},
+	};
+	const char *out = NULL, *tok = NULL;
+	int vocab = 0, layers = 4, heads = 4, dim = 256, ctx = 1024, dtype = RAD_ST_F32;
+	unsigned long long seed = 0;
+	rad_cli_init(argc, argv);
+	for (int c; (c = getopt_long(argc, argv, "o:", opts, NULL)) != -1;) {
+		switch (c) {
+		case 'o': out = optarg; break;
+		case OPT_TOKENIZER: tok = optarg; break;
+		case OPT_VOCAB: vocab = (int)rad_parse_int("vocab", optarg, 1, 1 << 24); break;
+		case OPT_LAYERS: layers = (int)rad_parse_int("layers", optarg, 1, 1024); break;
+		case OPT_HEADS: heads = (int)rad_parse_int("heads", optarg, 1, 1024); break;
+		case OPT_DIM: dim = (int)rad_parse_int("dim", optarg, 1, 1 << 16); break;
+		case OPT_CONTEXT: ctx = (int)rad_parse_int("context", optarg, 1, 1 << 20); break;
+		case OPT_SEED: seed = (unsigned long long)rad_parse_int("seed", optarg, 0, (1LL << 62)); break;
+		case OPT_DTYPE:
+			if (!strcmp(optarg, "fp32")) dtype = RAD_ST_F32;
+			else if (!strcmp(optarg, "bf16")) dtype = RAD_ST_BF16;
+			else rad_usage_error("--dtype: fp32 or bf16, not \"%s\"", optarg);
+			break;
+		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
+		}
+	}
+	if (optind < argc) rad_usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (!out) rad_usage_error("--output DIR is required");
+	if (!tok && !vocab) rad_usage_error("give --tokenizer FILE or --vocab N");
+	if (dim % heads) rad_usage_error("--dim %d is not a multiple of --heads %d", dim, heads);
+	if (tok) {
+		const char *err;
+		int v = rad_vocab_size_of(tok, &err);
+		if (v < 0) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
+		if (vocab && vocab < v) rad_usage_error("--vocab %d is smaller than the tokenizer's %d ids", vocab, v);
+		if (!vocab) vocab = v;
+	}
+	rad_model_config cfg;
+	rad_model_config_gpt2(&cfg, vocab, ctx, layers, heads, dim);
+	const char *err = NULL;
+	rad_model *m = rad_model_new(&cfg, &err);
+	if (!m) rad_usage_error("%s", err);
+	rad_model_init(m, seed);
+	if (mkdir(out, 0777) != 0 && errno != EEXIST) rad_die(RAD_EXIT_DATA, out, "%s", strerror(errno));
+	if ((err = rad_model_save(m, out, dtype))) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
+	if (tok) {
+		copy_into(tok, out);
+		size_t n = strlen(tok);
+		if (n >= 12 && !strcmp(tok + n - 12, "encoder.json")) {
+			char bpe[2048];
+			snprintf(bpe, sizeof bpe, "%.*svocab.bpe", (int)(n - 12), tok);
+			if (access(bpe, R_OK) == 0) copy_into(bpe, out);
+		}
+	}
+	if (rad_verbose)
+		rad_warn(NULL, "%s: %zu parameters (vocab %d, %d layers, %d heads, dim %d, context %d), fingerprint %016llx",
+		         out, m->nparams, vocab, layers, heads, dim, ctx, (unsigned long long)rad_model_fingerprint(m));
+	rad_model_free(m);
+	return 0;
+}

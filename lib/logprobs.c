@@ -1,0 +1,66 @@
+/* logprobs.c — LM head and log-softmax at the completion positions only, in chunks.
+ *
+ * For rows x[M,C] and targets t[M]: z = x W^T (W [V,C]); logp = z[t] - logsumexp(z).
+ * Only `chunk` rows of logits exist at a time (chunk x V floats of scratch); the backward
+ * recomputes them rather than keep M x V:
+ *   dz_j = dlogp (1[j = t] - softmax(z)_j);  dx = dz W;  dW += dz^T x */
+#include <cblas.h>
+#include <math.h>
+#include "layers.h"
+
+int rad_logprobs_chunk(int v)
+{
+	/* about 32 MiB of logits per chunk, between 8 and 256 rows */
+	long r = (32L << 20) / ((long)v * 4);
+	return r < 8 ? 8 : r > 256 ? 256 : (int)r;
+}
+
+/* Row-wise: max and log-sum-exp of z[V]. */
+static float row_lse(const float *z, int v)
+{
+	float mx = z[0];
+	for (int j = 1; j < v; j++) mx = z[j] > mx ? z[j] : mx;
+	float s = 0;
+	#pragma omp simd reduction(+:s)
+	for (int j = 0; j < v; j++) s += expf(z[j] - mx);
+	return mx + logf(s);
+}
+
+void rad_logprobs_forward(float *logp, const float *x, const float *w, const int32_t *target,
+                          int m, int c, int v, float *scratch)
+{
+	int ch = rad_logprobs_chunk(v);
+	for (int r0 = 0; r0 < m; r0 += ch) {
+		int n = m - r0 < ch ? m - r0 : ch;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, v, c, 1.0f, x + (size_t)r0 * c, c,
+		            w, c, 0.0f, scratch, v);
+		#pragma omp parallel for schedule(static)
+		for (int i = 0; i < n; i++) {
+			const float *z = scratch + (size_t)i * v;
+			logp[r0 + i] = z[target[r0 + i]] - row_lse(z, v);
+		}
+	}
+}
+
+void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *x, const float *w,
+                           const int32_t *target, int m, int c, int v, float *scratch)
+{
+	int ch = rad_logprobs_chunk(v);
+	for (int r0 = 0; r0 < m; r0 += ch) {
+		int n = m - r0 < ch ? m - r0 : ch;
+		const float *xc = x + (size_t)r0 * c;
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, v, c, 1.0f, xc, c, w, c, 0.0f, scratch, v);
+		#pragma omp parallel for schedule(static)
+		for (int i = 0; i < n; i++) {
+			float *z = scratch + (size_t)i * v;
+			float lse = row_lse(z, v), g = dlogp[r0 + i];
+			#pragma omp simd
+			for (int j = 0; j < v; j++) z[j] = -g * expf(z[j] - lse);
+			z[target[r0 + i]] += g;
+		}
+		/* dx[n,C] = dz[n,V] W[V,C];  dW[V,C] += dz^T x */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, c, v, 1.0f, scratch, v, w, c, 0.0f,
+		            dx + (size_t)r0 * c, c);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, c, n, 1.0f, scratch, v, xc, c, 1.0f, dw, c);
+	}
+}
