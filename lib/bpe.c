@@ -282,7 +282,10 @@ size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, i
 
 size_t rad_bpe_encode(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out)
 {
-	if (n == 1) { out[0] = b->byte_id[s[0]]; return 1; }
+	if (n == 1 || (!b->pairs && !b->rank_by_bytes)) {   /* no merges: the bytes */
+		for (size_t i = 0; i < n; i++) out[i] = b->byte_id[s[i]];
+		return n;
+	}
 	if (b->whole_first) {
 		int32_t id = rad_bpe_lookup(b, s, n);
 		if (id >= 0) { out[0] = id; return 1; }

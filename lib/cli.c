@@ -19,6 +19,7 @@ void rad_cli_init(int argc, char **argv)
 	if (argc > 0 && argv[0] && *argv[0]) {
 		const char *slash = strrchr(argv[0], '/');
 		rad_prog = slash ? slash + 1 : argv[0];
+		argv[0] = (char *)rad_prog;   /* so getopt's own messages start "rad-TOOL:" too */
 	}
 	rad_progress_on = isatty(2);
 }

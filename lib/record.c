@@ -168,7 +168,7 @@ const char *rad_rec_parse(rad_rec *r)
 		size_t hdr = pad8(pad4(2 + nl) + 4);
 		if (r->len - off < hdr) return "field header runs past the record";
 		for (size_t i = 0; i < nl; i++)
-			if (p[2 + i] < 0x20 || p[2 + i] == 0x7f) return "field name has control characters";
+			if (p[2 + i] < 0x20 || p[2 + i] >= 0x7f) return "field name is not printable ASCII";
 		uint32_t count = get_u32(p + pad4(2 + nl));
 		size_t bytes;
 		if (dtype == RAD_STRS) {

@@ -293,8 +293,16 @@ static json_t *make_copy(const rad_relabel *rl, const json_t *pair, const char *
 {
 	json_t *id = json_object_get(pair, "id");
 	json_t *o = json_object();
-	if (suffix) json_object_set_new(o, "id", json_sprintf("%s%s", json_string_value(id), suffix));
-	else json_object_set(o, "id", id);
+	if (suffix) {   /* by length: an id may hold a NUL */
+		size_t n = json_string_length(id), k = strlen(suffix);
+		char *t = rad_malloc(n + k);
+		memcpy(t, json_string_value(id), n);
+		memcpy(t + n, suffix, k);
+		json_object_set_new(o, "id", json_stringn_nocheck(t, n + k));
+		free(t);
+	} else {
+		json_object_set(o, "id", id);
+	}
 	json_t *prompt = json_object_get(pair, "prompt");
 	if (goal) json_object_set_new(o, "prompt", place_goal(rl, prompt, goal, glen));
 	else json_object_set(o, "prompt", prompt);

@@ -1174,6 +1174,33 @@ static int is_ws_at(const char *s, size_t n, size_t *len)
 	return c == UTF8PROC_CATEGORY_ZS || c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP;
 }
 
+int32_t rad_tok_find_added(const rad_tokenizer *t, const char *text, size_t len, size_t *pos, size_t *plen)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!t->add_first[(unsigned char)text[i]]) continue;
+		const added *hit = NULL;
+		for (size_t a = 0; a < t->n_add; a++) {   /* longest first */
+			const added *x = &t->add[a];
+			if (x->n && x->n <= len - i && x->s[0] == text[i] && !memcmp(x->s, text + i, x->n)) { hit = x; break; }
+		}
+		if (!hit) continue;
+		size_t st = i, en = i + hit->n, wl;
+		if (hit->lstrip)
+			while (st > 0) {   /* back over whitespace */
+				size_t b = st - 1;
+				while (b > 0 && ((unsigned char)text[b] & 0xc0) == 0x80) b--;
+				if (!is_ws_at(text + b, st - b, &wl) || b + wl != st) break;
+				st = b;
+			}
+		if (hit->rstrip)
+			while (en < len && is_ws_at(text + en, len - en, &wl)) en += wl;
+		*pos = st;
+		*plen = en - st;
+		return hit->id;
+	}
+	return -1;
+}
+
 size_t rad_tok_encode(rad_tokenizer *t, const char *text, size_t len, int flags, rad_ids *out)
 {
 	size_t before = out->n;
@@ -1184,28 +1211,14 @@ size_t rad_tok_encode(rad_tokenizer *t, const char *text, size_t len, int flags,
 		encode_segment(t, text, len);
 		return out->n - before;
 	}
-	size_t seg = 0, i = 0;
-	while (i < len) {
-		if (!t->add_first[(unsigned char)text[i]]) { i++; continue; }
-		const added *hit = NULL;
-		for (size_t a = 0; a < t->n_add; a++) {   /* longest first */
-			const added *x = &t->add[a];
-			if (x->n && x->n <= len - i && x->s[0] == text[i] && !memcmp(x->s, text + i, x->n)) { hit = x; break; }
-		}
-		if (!hit) { i++; continue; }
-		size_t st = i, en = i + hit->n, wl;
-		if (hit->lstrip)
-			while (st > seg) {   /* back over whitespace (one byte at a time for ASCII) */
-				size_t b = st - 1;
-				while (b > seg && ((unsigned char)text[b] & 0xc0) == 0x80) b--;
-				if (!is_ws_at(text + b, st - b, &wl) || b + wl != st) break;
-				st = b;
-			}
-		if (hit->rstrip)
-			while (en < len && is_ws_at(text + en, len - en, &wl)) en += wl;
-		encode_segment(t, text + seg, st - seg);
-		rad_ids_push(out, hit->id);
-		seg = i = en;
+	size_t seg = 0;
+	for (;;) {
+		size_t pos, n;
+		int32_t id = rad_tok_find_added(t, text + seg, len - seg, &pos, &n);
+		if (id < 0) break;
+		encode_segment(t, text + seg, pos);
+		rad_ids_push(out, id);
+		seg += pos + n;
 	}
 	encode_segment(t, text + seg, len - seg);
 	return out->n - before;

@@ -54,6 +54,11 @@ void rad_tokenizer_free(rad_tokenizer *t);
  * every byte string has an encoding. */
 size_t rad_tok_encode(rad_tokenizer *t, const char *text, size_t len, int flags, rad_ids *out);
 
+/* The leftmost-longest added token in s[n] (special or not): returns its id and sets
+ * *pos and *len to the bytes it covers (with the whitespace its lstrip/rstrip take), or
+ * returns -1.  What RAD_TOK_SPECIAL matches. */
+int32_t rad_tok_find_added(const rad_tokenizer *t, const char *s, size_t n, size_t *pos, size_t *len);
+
 /* Appends the bytes of ids[n] to out (raw bytes: a token may end inside a UTF-8
  * character).  Returns 0, or -1 when an id is not a token (out then holds the bytes of the
  * ids before it). */

@@ -13,7 +13,8 @@ TOP=${RAD_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DATA=$TOP/tests/data
 SHARED=""
 for d in "$TOP/../shared/data" "${RAD_SHARED:-/nonexistent}"; do [ -d "$d" ] && SHARED=$d && break; done
-export PATH=${RAD_BIN:-$TOP/bin}:$PATH
+RAD_BIN=${RAD_BIN:-$TOP/bin}
+export PATH=$RAD_BIN:$PATH
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 _fails=0

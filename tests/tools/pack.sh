@@ -57,6 +57,10 @@ same "header: fingerprint passed on" "$(rad-dump -H "$T/b.rad" | head -n 1 | jq 
 cells=$(jq -s '[.[] | .rows * .cols] | add' "$T/b.jsonl")
 same "plan: padding = cells - tokens" "$(jq .padding "$T/plan.json")" "$((cells - want_tokens))"
 
+# Round trip: the JSON rad-dump prints encodes back to the same bytes.
+rad-dump -H "$T/b.rad" | rad-dump --encode -o "$T/back.rad"
+ok_if "round trip through rad-dump" cmp -s "$T/b.rad" "$T/back.rad"
+
 ok_if "pack --pad-multiple 8" rad-pack --pairs 6 --pad-multiple 8 -o "$T/b8.rad" "$T/p.rad"
 same "pad-multiple: widths divisible by 8" "$(rad-dump "$T/b8.rad" | jq '.cols % 8' | sort -u)" "0"
 
@@ -137,8 +141,8 @@ status_is 2 "drop-last without pairs" rad-pack --max-tokens 64 --drop-last "$T/p
 uf=${SHARED:+$SHARED/ultrafeedback_binarized_trl_eval200.jsonl}
 if [ -z "$uf" ] || [ ! -f "$uf" ]; then
 	skip "real pairs" "shared data absent"
-elif ! command -v rad-tokenize > /dev/null || ! command -v rad-relabel > /dev/null; then
-	skip "real pairs" "rad-tokenize or rad-relabel not built"
+elif ! command -v rad-tokenize > /dev/null || ! command -v rad-relabel > /dev/null || ! command -v rad-score-normalize > /dev/null; then
+	skip "real pairs" "rad-score-normalize, rad-relabel or rad-tokenize not built"
 elif ! rad-score-normalize "$uf" | rad-relabel | rad-tokenize --tokenizer "$SHARED/tokenizers/gpt2/encoder.json" \
 	--template zephyr -o "$T/uf.rad" 2> "$T/err"; then
 	skip "real pairs" "could not tokenize: $(head -c 200 "$T/err")"

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# rad-tokenize: golden ids, round trips, templates, the boundary rule, the PAIR stream.
+. "$(dirname "$0")/lib.sh"
+TD=$DATA/tokenizers
+G=$TD/golden
+TINY=$TD/tiny/tokenizer.json
+GPT2=$TD/gpt2/encoder.json
+CL=$TD/tiktoken/cl100k_base.tiktoken
+mkdir -p "$T/qwen3"
+gzip -dc "$TD/qwen3/tokenizer.json.gz" > "$T/qwen3/tokenizer.json"
+cp "$TD/qwen3/tokenizer_config.json" "$T/qwen3/"
+Q3=$T/qwen3
+
+# --- golden ids (npm tiktoken for gpt2/cl100k, a transformers.js port for Qwen3) ---
+for text in edge_cases uf_eval200_first20; do
+	same "golden gpt2 $text" "$(rad-tokenize -t "$GPT2" --text < "$G/$text.txt")" "$(cat "$G/$text.gpt2.ids")"
+	same "golden cl100k $text" "$(rad-tokenize -t "$CL" --text < "$G/$text.txt")" "$(cat "$G/$text.cl100k_base.ids")"
+	same "golden qwen3 $text" "$(rad-tokenize -t "$Q3" --special --text < "$G/$text.txt")" "$(cat "$G/$text.qwen3.ids")"
+done
+# a tiktoken file whose name does not say its pattern needs --pattern
+cp "$CL" "$T/ranks.tiktoken"
+status_is 1 "tiktoken file without a pattern" rad-tokenize -t "$T/ranks.tiktoken" --text </dev/null
+same "golden cl100k with --pattern" "$(rad-tokenize -t "$T/ranks.tiktoken" --pattern cl100k --text < "$G/edge_cases.txt")" "$(cat "$G/edge_cases.cl100k_base.ids")"
+status_is 1 "unknown pattern" rad-tokenize -t "$T/ranks.tiktoken" --pattern nosuch --text </dev/null
+
+# --- special tokens: text unless --special ---
+same "special text is text by default" "$(printf 'a<|endoftext|>b' | rad-tokenize -t "$GPT2" --text)" "64 27 91 437 1659 5239 91 29 65"
+same "--special matches it" "$(printf 'a<|endoftext|>b' | rad-tokenize -t "$GPT2" --special --text)" "64 50256 65"
+same "qwen3 im_end as text" "$(printf '<|im_end|>' | rad-tokenize -t "$Q3" --text)" "27 91 318 6213 91 29"
+same "qwen3 im_end with --special" "$(printf '<|im_end|>' | rad-tokenize -t "$Q3" --text --special)" "151645"
+
+# --- decode and round trips ---
+for tk in "$GPT2" "$CL" "$TINY"; do
+	n=$(basename "$tk")
+	rad-tokenize -t "$tk" --text < "$G/edge_cases.txt" | rad-tokenize -t "$tk" --decode > "$T/rt"
+	ok_if "round trip edge cases ($n)" cmp "$T/rt" "$G/edge_cases.txt"
+	# bytes that are not UTF-8: every byte value, stray continuations, truncated sequences
+	awk 'BEGIN { for (i = 0; i < 256; i++) printf "%c", i; printf "ab\xe2\x82 \xf0\x9f\x98\xc3\xa9\xff\xfe x\xed\xa0\x80y\xc0\xaf" }' > "$T/bin"
+	rad-tokenize -t "$tk" --text < "$T/bin" | rad-tokenize -t "$tk" --decode > "$T/rt"
+	ok_if "round trip invalid UTF-8 ($n)" cmp "$T/rt" "$T/bin"
+done
+# Qwen3 normalizes to NFC: text already in NFC comes back unchanged
+rad-tokenize -t "$Q3" --text < "$G/uf_eval200_first20.txt" | rad-tokenize -t "$Q3" --decode > "$T/rt"
+ok_if "round trip uf text (qwen3)" cmp "$T/rt" "$G/uf_eval200_first20.txt"
+same "NFC: e + combining acute is one character" \
+	"$(printf 'e\xcc\x81' | rad-tokenize -t "$Q3" --text)" "$(printf '\xc3\xa9' | rad-tokenize -t "$Q3" --text)"
+same "--skip-special" "$(echo 1 151644 17 151645 | rad-tokenize -t "$Q3" --decode --skip-special)" '"2'
+status_is 1 "decode: id out of range" rad-tokenize -t "$GPT2" --decode <<<"1 2 50257"
+status_is 1 "decode: not a number" rad-tokenize -t "$GPT2" --decode <<<"1 x2"
+
+# --- templates render what the models expect (multi-turn record "mt") ---
+# (an x after the text keeps its trailing newlines through $(...))
+render() { sed -n "${3:-3}p" "$DATA/tokenize/pairs.jsonl" | rad-tokenize -t "$TINY" -T "$1" --render | jq -j ".$2"; echo x; }
+same "chatml prompt" "$(render chatml prompt)" $'<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n 4 <|im_end|>\n<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n'x
+same "chatml chosen" "$(render chatml chosen)" ' 6<|im_end|>'x
+same "chatml system" "$(render chatml prompt 1)" $'<|im_start|>system\nOverall score: 9.<|im_end|>\n<|im_start|>user\nName a prime number. <|im_end|><|im_end|>\n<|im_start|>assistant\n'x
+same "llama3 prompt" "$(render llama3 prompt)" $'<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n4<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nAnd 3+3?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'x
+same "llama3 rejected (trimmed)" "$(render llama3 rejected)" 'seven<|eot_id|>'x
+same "gemma prompt" "$(render gemma prompt)" $'<bos><start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n4<end_of_turn>\n<start_of_turn>user\nAnd 3+3?<end_of_turn>\n<start_of_turn>model\n'x
+same "gemma chosen" "$(render gemma chosen)" '6<end_of_turn>'x
+same "zephyr prompt" "$(render zephyr prompt)" $'<|user|>\nWhat is 2+2?<|endoftext|>\n<|assistant|>\n 4 <|endoftext|>\n<|user|>\nAnd 3+3?<|endoftext|>\n<|assistant|>\n'x
+same "zephyr chosen" "$(render zephyr chosen)" ' 6<|endoftext|>'x
+same "mistral prompt" "$(render mistral prompt)" '<s>[INST] What is 2+2? [/INST] 4 <|endoftext|>[INST] And 3+3? [/INST]'x
+same "mistral system merged" "$(render mistral prompt 1)" $'<s>[INST] Overall score: 9.\n\nName a prime number. <|im_end|> [/INST]'x
+same "plain prompt" "$(render plain prompt)" $'What is 2+2?\n\n 4 \n\nAnd 3+3?\n\n'x
+same "plain chosen" "$(render plain chosen)" ' 6<|endoftext|>'x
+status_is 1 "gemma refuses a system turn" rad-tokenize -t "$TINY" -T gemma --render "$DATA/tokenize/pairs.jsonl"
+case "$(last_stderr)" in *"pairs.jsonl:1: template gemma has no system role"*) echo "ok gemma message";; *) echo "FAIL gemma message: $(last_stderr)";; esac
+status_is 2 "unknown template" rad-tokenize -t "$TINY" -T nosuch "$DATA/tokenize/pairs.jsonl"
+status_is 2 "no tokenizer" rad-tokenize --text
+status_is 1 "gzipped tokenizer" rad-tokenize -t "$TD/qwen3/tokenizer.json.gz" --text </dev/null
+status_is 1 "stop token missing from the tokenizer" rad-tokenize -t "$GPT2" -T chatml "$DATA/tokenize/pairs.jsonl"
+printf 'x = "\n' > "$T/bad.tmpl"
+status_is 1 "bad template file" rad-tokenize -t "$TINY" -T "$T/bad.tmpl" "$DATA/tokenize/pairs.jsonl"
+
+# --- the PAIR stream: ids decode back to the rendered text ---
+rad-tokenize -t "$Q3" -T chatml -o "$T/p.rad" "$DATA/tokenize/pairs.jsonl"
+rad-tokenize -t "$Q3" -T chatml --render "$DATA/tokenize/pairs.jsonl" > "$T/render.jsonl"
+rad-dump "$T/p.rad" > "$T/dump.jsonl"
+for i in 1 2 3; do
+	for f in prompt chosen rejected; do
+		sed -n "${i}p" "$T/dump.jsonl" | jq -r ".$f | map(tostring) | join(\" \")" | rad-tokenize -t "$Q3" --decode > "$T/got"
+		sed -n "${i}p" "$T/render.jsonl" | jq -j ".$f" > "$T/want"
+		ok_if "pair $i $f decodes to its rendering" cmp "$T/got" "$T/want"
+	done
+done
+same "content <|im_end|> stays text; template ones are tokens" \
+	"$(sed -n 1p "$T/dump.jsonl" | jq '[.prompt[] | select(. == 151645)] | length')" 2
+rad-tokenize -t "$Q3" -T chatml --special "$DATA/tokenize/pairs.jsonl" | rad-dump > "$T/dump2.jsonl"
+same "--special: content <|im_end|> is a token" "$(sed -n 1p "$T/dump2.jsonl" | jq '[.prompt[] | select(. == 151645)] | length')" 3
+same "completions end with the stop id" "$(jq -c '[.chosen[-1], .rejected[-1]]' "$T/dump.jsonl" | sort -u)" "[151645,151645]"
+same "pair fields" "$(sed -n 2p "$T/dump.jsonl" | jq -c '[.id, .source_id, .half, .goal, .score_chosen, .score_rejected]')" '["uf1#neg","uf1","neg","Overall score: 3.",3,9]'
+same "null scores" "$(sed -n 3p "$T/dump.jsonl" | jq -c '[.score_chosen, .score_rejected]')" '[null,null]'
+fp=$(rad-dump -H "$T/p.rad" | head -1 | jq -r .fingerprint)
+case "$fp" in [0-9a-f]*-[0-9a-f]*) echo "ok header fingerprint";; *) echo "FAIL header fingerprint: '$fp'";; esac
+fp2=$(rad-tokenize -t "$Q3" -T llama3 --render "$DATA/tokenize/pairs.jsonl" >/dev/null; rad-tokenize -t "$Q3" -T plain "$DATA/tokenize/pairs.jsonl" | rad-dump -H | head -1 | jq -r .fingerprint)
+same "fingerprint: tokenizer half shared, template half differs" "${fp2%-*} $([ "${fp2#*-}" != "${fp#*-}" ] && echo differs)" "${fp%-*} differs"
+rad-tokenize -t "$Q3" -T chatml "$DATA/tokenize/pairs.jsonl" "$DATA/tokenize/pairs.jsonl" | rad-dump > "$T/twice"
+same "deterministic" "$(head -3 "$T/twice")" "$(cat "$T/dump.jsonl")"
+
+# --- the boundary rule: "A" + "nswer" would merge into one token ---
+rad-tokenize -t "$GPT2" -T "$DATA/tokenize/answer.tmpl" --verbose "$DATA/tokenize/boundary.jsonl" 2>"$T/err" | rad-dump > "$T/b.jsonl"
+case "$(cat "$T/err")" in *"1 completions with a forced boundary"*) echo "ok boundary counted";; *) echo "FAIL boundary counted: $(cat "$T/err")";; esac
+same "boundary prompt" "$(jq -r '.prompt | map(tostring) | join(" ")' "$T/b.jsonl" | rad-tokenize -t "$GPT2" --decode)" $'Q: 2+2?\nA'
+same "boundary chosen" "$(jq -r '.chosen | map(tostring) | join(" ")' "$T/b.jsonl" | rad-tokenize -t "$GPT2" --decode)" 'nswer: 4<|endoftext|>'
+same "unforced completion is the joint encoding's tail" \
+	"$(jq -c .rejected "$T/b.jsonl")" \
+	"[$(printf 'Q: 2+2?\nA 5<|endoftext|>' | rad-tokenize -t "$GPT2" --special --text | cut -d' ' -f9- | tr ' ' ,)]"
+
+# --- bad records ---
+printf '{"id":"x","prompt":[{"role":"user","content":"hi"}],"chosen":"a"}\n' > "$T/bad.jsonl"
+status_is 1 "missing rejected" rad-tokenize -t "$TINY" "$T/bad.jsonl"
+case "$(last_stderr)" in *"bad.jsonl:1: \"rejected\" missing"*) echo "ok bad record message";; *) echo "FAIL bad record message: $(last_stderr)";; esac
+cat "$DATA/tokenize/pairs.jsonl" "$T/bad.jsonl" > "$T/mixed.jsonl"
+rad-tokenize -t "$TINY" --skip-invalid --verbose "$T/mixed.jsonl" 2>"$T/err" | rad-dump > "$T/m"
+same "--skip-invalid keeps the good ones" "$(wc -l < "$T/m")" 3
+case "$(cat "$T/err")" in *"3 pairs, 1 skipped"*) echo "ok skipped counted";; *) echo "FAIL skipped counted: $(cat "$T/err")";; esac
+exit 0

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# train.sh — rad-init, rad-logps, rad-train-step end to end on a toy model and toy batches:
+# SFT -> rad-logps -> DPO through pipes, reference checks, resume after SIGKILL, usage.
+. "$(dirname "$0")/lib.sh"
+
+gen() {   # seed n
+	awk -v seed="$1" -v n="$2" -v pairs=2 -v vocab=64 -f "$TOP/tests/tools/gen_batches.awk" | rad-dump --encode
+}
+gen 2 4 > "$T/b4"
+for i in 1 2 3 4 5 6 7 8; do cat "$T/b4"; done > "$T/b32"
+gen 3 40 > "$T/b40"
+
+ok_if "init" rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 1 -o "$T/init"
+same "init config" "$(jq -c '[.model_type, .n_layer, .n_head, .n_embd, .n_positions, .vocab_size, .architectures[0]]' "$T/init/config.json")" \
+	'["gpt2",2,2,16,32,64,"GPT2LMHeadModel"]'
+rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 1 -o "$T/init2"
+ok_if "init is deterministic" cmp "$T/init/model.safetensors" "$T/init2/model.safetensors"
+rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 2 -o "$T/init3"
+status_is 1 "another seed, other weights" cmp -s "$T/init/model.safetensors" "$T/init3/model.safetensors"
+status_is 2 "init: --dim not a multiple of --heads" rad-init --vocab 64 --heads 3 --dim 16 -o "$T/x"
+status_is 2 "init: no vocabulary" rad-init -o "$T/x"
+echo '{"a": "b"}' > "$T/notok.json"
+status_is 1 "init: a tokenizer without ids" rad-init --tokenizer "$T/notok.json" -o "$T/x"
+if [ -n "$SHARED" ] && [ -f "$SHARED/tokenizers/gpt2/encoder.json" ]; then
+	rad-init --tokenizer "$SHARED/tokenizers/gpt2/encoder.json" --layers 1 --heads 1 --dim 8 --context 8 -o "$T/g2"
+	same "init: vocabulary from encoder.json" "$(jq .vocab_size "$T/g2/config.json")" 50257
+	ok_if "init: tokenizer files copied" test -f "$T/g2/encoder.json" -a -f "$T/g2/vocab.bpe"
+else
+	skip "init: vocabulary from encoder.json" "no shared data"
+fi
+
+# SFT through a pipe: the NLL falls.
+cat "$T/b32" | rad-train-step -m "$T/init" -o "$T/sft" --loss sft --lr 3e-3 --threads 1 > "$T/sft.log"
+same "sft: one line per step" "$(wc -l < "$T/sft.log")" 32
+first=$(head -1 "$T/sft.log" | jq .loss); last=$(tail -1 "$T/sft.log" | jq .loss)
+same "sft: first loss near log 64" "$(jq -n "$first - (64|log) | fabs < 0.1")" true
+same "sft: loss falls" "$(jq -n "$last < $first - 1")" true
+ok_if "sft: checkpoint written" test -f "$T/sft/model.safetensors" -a -f "$T/sft/optimizer.safetensors" -a -f "$T/sft/trainer_state.json"
+same "sft: state" "$(jq -c '[.step, .batches, .loss]' "$T/sft/trainer_state.json")" '[32,32,"sft"]'
+
+# rad-logps with the SFT model, then DPO from it: step 1 has loss log 2 and zero rewards.
+rad-logps -m "$T/sft" < "$T/b4" > "$T/r4"
+same "logps: fields added" "$(rad-dump "$T/r4" | jq -c '[(.ref_logp|length), (.ref_ntok|length)]' | sort -u)" '[4,4]'
+same "logps: header names the model" "$(rad-dump -H "$T/r4" | head -1 | jq -r '.meta.ref_model|length')" 16
+rad-logps -m "$T/sft" --threads 2 < "$T/b4" > "$T/r4b"
+same "logps: same bytes at 2 threads" "$(rad-dump "$T/r4b" | md5sum)" "$(rad-dump "$T/r4" | md5sum)"
+rad-logps -m "$T/sft" "$T/r4" > "$T/r4c"
+same "logps: rerun replaces the old values" "$(rad-dump "$T/r4c" | md5sum)" "$(rad-dump "$T/r4" | md5sum)"
+for i in 1 2 3 4 5 6 7 8; do cat "$T/r4"; done | rad-train-step -m "$T/sft" -o "$T/dpo" --loss dpo --beta 0.5 --lr 3e-3 --threads 1 > "$T/dpo.log"
+same "dpo: step 1 at the reference" "$(head -1 "$T/dpo.log" | jq -c '[(.loss - (2|log) | fabs < 1e-9), ."rewards/chosen", ."rewards/rejected", ."rewards/accuracies"]')" '[true,0,0,0]'
+same "dpo: TRL metric names" "$(head -1 "$T/dpo.log" | jq -c '[has("rewards/margins"), has("logps/chosen"), has("logps/rejected"), has("grad_norm"), has("learning_rate"), has("tokens_per_s")]')" '[true,true,true,true,true,true]'
+same "dpo: per-goal breakdown" "$(head -1 "$T/dpo.log" | jq -c '.goals | keys')" '["goal A","goal B"]'
+same "dpo: accuracy 1 at the end" "$(tail -1 "$T/dpo.log" | jq '."rewards/accuracies"')" 1
+same "dpo: loss below log 2" "$(tail -1 "$T/dpo.log" | jq '.loss < 0.6')" true
+
+# The reference must match the starting model.
+status_is 1 "dpo: reference from another model" rad-train-step -m "$T/init" -o "$T/x" --loss dpo "$T/r4"
+last_stderr | grep -q "reference log-probs come from model" && echo "ok dpo: mismatch named" || echo "FAIL dpo: mismatch named: $(last_stderr)"
+ok_if "dpo: --ref-model names it" rad-train-step -m "$T/init" -o "$T/x" --loss dpo --ref-model "$T/sft" "$T/r4"
+status_is 1 "dpo: no reference log-probs" rad-train-step -m "$T/init" -o "$T/x" --loss dpo "$T/b4"
+ok_if "ipo, hinge, rpo run" bash -c "rad-train-step -m '$T/sft' -o '$T/i' --loss ipo '$T/r4' && rad-train-step -m '$T/sft' -o '$T/h' --loss hinge '$T/r4' && rad-train-step -m '$T/sft' -o '$T/p' --sft-weight 1 --label-smoothing 0.3 '$T/r4'"
+
+# Non-finite values stop the run and keep the last good checkpoint.
+rad-logps -m "$T/init" < "$T/b40" > "$T/r40"
+status_is 1 "nan: stops" rad-train-step -m "$T/init" -o "$T/nan" --lr 1e30 --clip 0 --save-every 1 "$T/r40"
+last_stderr | grep -q "last good checkpoint (step 1)" && echo "ok nan: names the checkpoint" || echo "FAIL nan: names the checkpoint: $(last_stderr)"
+same "nan: checkpoint is step 1" "$(jq .step "$T/nan/trainer_state.json")" 1
+
+# Resume: a run killed with SIGKILL at random moments and resumed ends bitwise equal to
+# an uninterrupted one (same threads), optimizer state included.
+args=(--lr 1e-3 --save-every 1 --threads 2 --schedule cosine --warmup-ratio 0.1 --total-steps 18 --grad-accum 2 --weight-decay 0.1 --max-steps)
+rad-train-step -m "$T/init" -o "$T/full" "${args[@]}" 18 "$T/r40" > /dev/null
+kills=0
+steps=""
+for try in $(seq 1 25); do
+	rad-train-step -m "$T/init" -o "$T/killed" --resume "${args[@]}" 18 < "$T/r40" > /dev/null 2>&1 &
+	pid=$!
+	sleep "0.$((RANDOM % 25 + 5))"
+	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+	wait "$pid" 2>/dev/null
+	[ -f "$T/killed/trainer_state.json" ] && steps+=" $(jq .step "$T/killed/trainer_state.json")"
+	[ -f "$T/killed/trainer_state.json" ] && [ "$(jq .step "$T/killed/trainer_state.json")" = 18 ] && break
+done
+rad-train-step -m "$T/init" -o "$T/killed" --resume "${args[@]}" 18 < "$T/r40" > "$T/resumed.log"
+same "resume: finished at step 18" "$(jq .step "$T/killed/trainer_state.json")" 18
+[ "$kills" -gt 0 ] && echo "ok resume: killed $kills times, at steps$steps" || echo "skip resume: killed: every run finished before the kill"
+ok_if "resume: same weights as the uninterrupted run" cmp "$T/full/model.safetensors" "$T/killed/model.safetensors"
+ok_if "resume: same optimizer state" cmp "$T/full/optimizer.safetensors" "$T/killed/optimizer.safetensors"
+ok_if "resume: no temporary left" test ! -e "$T/killed.tmp"
+rad-train-step -m "$T/init" -o "$T/half" "${args[@]}" 9 "$T/r40" > /dev/null
+rad-train-step -m "$T/init" -o "$T/half" --resume "${args[@]}" 18 "$T/r40" > "$T/half.log"
+same "resume: skips what it had read" "$(head -1 "$T/half.log" | jq .step)" 10
+ok_if "resume: plain resume equal too" cmp "$T/full/model.safetensors" "$T/half/model.safetensors"
+status_is 2 "resume: another loss" rad-train-step -o "$T/half" --resume --loss sft "$T/r40"
+
+# Usage.
+status_is 2 "no --output" rad-train-step -m "$T/init" "$T/r4"
+status_is 2 "bad --loss" rad-train-step -m "$T/init" -o "$T/x" --loss foo "$T/r4"
+status_is 2 "cosine needs a length" rad-train-step -m "$T/init" -o "$T/x" --schedule cosine "$T/r4"
+status_is 1 "missing model" rad-train-step -m "$T/nope" -o "$T/x" "$T/r4"
+status_is 1 "logps: not a batch stream" rad-logps -m "$T/init" "$T/init/config.json"
+status_is 2 "logps: no model" rad-logps "$T/r4"
+for t in rad-init rad-logps rad-train-step; do
+	ok_if "$t --help" "$t" --help
+	ok_if "$t --version" "$t" --version
+done
+[ "$_fails" -eq 0 ]
