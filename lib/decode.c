@@ -1,0 +1,208 @@
+/* decode.c — generation: forward only, a key/value cache per slot (model.h).
+ *
+ * The work unit is a list of rows: row r is token tok[r] of slot slot[r], at the next free
+ * position of that slot (rows of one slot in order).  A prefill is n rows of one slot;
+ * a batched step is one row for each of several slots.  Per layer:
+ *   x[n,C] -> norm1 -> qkv[n,(H+2G)*D] -> k, v rows written into the cache at their
+ *   positions -> each row's query heads attend over its slot's cache [0, pos] (query head
+ *   h reads key/value head h / (H/G)) -> out proj -> residual -> norm2 -> MLP -> residual
+ * then the final norm and the LM head at the rows whose logits are wanted.  The products
+ * go through the same layer kernels as rad_model_forward (lib/layers.h), so a token's
+ * logits agree with the full forward's to rounding. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "decode.h"
+#include "layers.h"
+#include "model.h"
+
+rad_kv_cache *rad_kv_cache_new(const rad_model *m, int nslots, int max_len)
+{
+	const rad_model_config *c = &m->cfg;
+	if (nslots < 1) nslots = 1;
+	if (max_len < 1) max_len = 1;
+	if (max_len > c->ctx) max_len = c->ctx;
+	rad_kv_cache *kv = rad_calloc(1, sizeof *kv);
+	kv->nslots = nslots;
+	kv->max_len = max_len;
+	kv->n_layers = c->n_layers;
+	kv->kv_dim = c->n_kv_heads * c->head_dim;
+	size_t n = (size_t)c->n_layers * nslots * max_len * kv->kv_dim;
+	kv->len = rad_calloc(nslots, sizeof *kv->len);
+	kv->k = rad_malloc(n * sizeof(float) + 64);
+	kv->v = rad_malloc(n * sizeof(float) + 64);
+	return kv;
+}
+
+void rad_kv_cache_free(rad_kv_cache *kv)
+{
+	if (!kv) return;
+	free(kv->len);
+	free(kv->k);
+	free(kv->v);
+	free(kv);
+}
+
+void rad_kv_cache_reset(rad_kv_cache *kv, int slot)
+{
+	if (slot >= 0 && slot < kv->nslots) kv->len[slot] = 0;
+}
+
+/* The cache row of (layer, slot, position). */
+static float *kv_at(float *base, const rad_kv_cache *kv, int l, int slot, int pos)
+{
+	return base + (((size_t)l * kv->nslots + slot) * kv->max_len + pos) * kv->kv_dim;
+}
+
+/* Scratch grown as needed, one per calling thread (the OpenMP workers inside get
+ * pointers into it, never `sc` itself). */
+typedef struct scratch {
+	size_t cap_rows, cap_scores, cap_out;
+	float *x, *xn, *qkv, *ao, *tmp, *up, *mean, *rstd, *scores, *sel;
+	int32_t *pos;
+} scratch;
+static __thread scratch sc;
+
+static void scratch_get(const rad_model_config *c, int n, int max_len, int nout)
+{
+	size_t C = c->dim, W = (size_t)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
+	size_t HD = (size_t)c->n_heads * c->head_dim, F = c->ffn_dim;
+	size_t nthr = (size_t)omp_get_max_threads();
+	if ((size_t)n > sc.cap_rows) {
+		free(sc.x); free(sc.xn); free(sc.qkv); free(sc.ao); free(sc.tmp); free(sc.up);
+		free(sc.mean); free(sc.rstd); free(sc.pos);
+		sc.cap_rows = n;
+		sc.x = rad_malloc(n * C * 4); sc.xn = rad_malloc(n * C * 4);
+		sc.qkv = rad_malloc(n * W * 4); sc.ao = rad_malloc(n * HD * 4);
+		sc.tmp = rad_malloc(n * C * 4); sc.up = rad_malloc(n * F * 4);
+		sc.mean = rad_malloc(n * 4); sc.rstd = rad_malloc(n * 4);
+		sc.pos = rad_malloc(n * 4);
+	}
+	if (nthr * max_len > sc.cap_scores) {
+		free(sc.scores);
+		sc.cap_scores = nthr * max_len;
+		sc.scores = rad_malloc(sc.cap_scores * 4);
+	}
+	if ((size_t)nout * C > sc.cap_out) {
+		free(sc.sel);
+		sc.cap_out = (size_t)nout * C;
+		sc.sel = rad_malloc(sc.cap_out * 4);
+	}
+}
+
+/* Attention of each row over its slot's cache, written into ao[n, H*D]. */
+static void attend(const rad_model_config *c, const rad_kv_cache *kv, int l, int n, const int *slot,
+                   const int32_t *pos, const float *qkv, float *ao, float *scores)
+{
+	int H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, W = (H + 2 * G) * D, grp = H / G;
+	float scale = 1.0f / sqrtf((float)D);
+	#pragma omp parallel for schedule(dynamic, 1)
+	for (int job = 0; job < n * H; job++) {
+		int r = job / H, h = job % H, kh = h / grp, len = pos[r] + 1;
+		float *s = scores + (size_t)omp_get_thread_num() * kv->max_len;
+		const float *q = qkv + (size_t)r * W + (size_t)h * D;
+		float mx = -INFINITY;
+		for (int j = 0; j < len; j++) {
+			const float *k = kv_at(kv->k, kv, l, slot[r], j) + (size_t)kh * D;
+			float d = 0;
+			#pragma omp simd reduction(+:d)
+			for (int e = 0; e < D; e++) d += q[e] * k[e];
+			s[j] = d * scale;
+			mx = s[j] > mx ? s[j] : mx;
+		}
+		float sum = 0;
+		for (int j = 0; j < len; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
+		float inv = 1.0f / sum, *o = ao + (size_t)r * H * D + (size_t)h * D;
+		memset(o, 0, sizeof(float) * D);
+		for (int j = 0; j < len; j++) {
+			const float *v = kv_at(kv->v, kv, l, slot[r], j) + (size_t)kh * D;
+			float a = s[j] * inv;
+			#pragma omp simd
+			for (int e = 0; e < D; e++) o[e] += a * v[e];
+		}
+	}
+}
+
+const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
+                            int nout, const int *out_rows, float *logits)
+{
+	static __thread char msg[200];
+	const rad_model_config *c = &m->cfg;
+	if (c->norm != RAD_NORM_LAYER || c->pos != RAD_POS_LEARNED || c->mlp != RAD_MLP_GELU || c->qk_norm)
+		return "decoding supports the GPT-2 family only (LayerNorm, learned positions, GELU)";
+	if (n <= 0) return "nothing to decode";
+	scratch_get(c, n, kv->max_len, nout);
+	/* positions: each slot continues from its cache */
+	for (int r = 0; r < n; r++) {
+		int s = slot[r];
+		if (s < 0 || s >= kv->nslots) {
+			snprintf(msg, sizeof msg, "slot %d outside the cache (%d slots)", s, kv->nslots);
+			return msg;
+		}
+		if (tok[r] < 0 || tok[r] >= c->vocab) {
+			snprintf(msg, sizeof msg, "token id %d outside the vocabulary (%d)", tok[r], c->vocab);
+			return msg;
+		}
+		int p = kv->len[s];
+		for (int q = 0; q < r; q++) p += slot[q] == s;
+		if (p >= kv->max_len) {
+			snprintf(msg, sizeof msg, "slot %d: cache full (%d positions)", s, kv->max_len);
+			return msg;
+		}
+		sc.pos[r] = p;
+	}
+	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
+	int W = (H + 2 * G) * D, HD = H * D, GD = G * D;
+	const rad_weights *w = &m->w;
+	float *x = sc.x;
+	rad_embedding_forward(x, w->wte, w->wpe, tok, sc.pos, n, C);
+	for (int l = 0; l < c->n_layers; l++) {
+		const rad_layer_weights *y = &w->layer[l];
+		rad_layernorm_forward(sc.xn, sc.mean, sc.rstd, x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
+		rad_matmul_forward(sc.qkv, sc.xn, y->wqkv, y->bqkv, n, C, W);
+		for (int r = 0; r < n; r++) {
+			const float *row = sc.qkv + (size_t)r * W;
+			memcpy(kv_at(kv->k, kv, l, slot[r], sc.pos[r]), row + HD, sizeof(float) * GD);
+			memcpy(kv_at(kv->v, kv, l, slot[r], sc.pos[r]), row + HD + GD, sizeof(float) * GD);
+		}
+		attend(c, kv, l, n, slot, sc.pos, sc.qkv, sc.ao, sc.scores);
+		rad_matmul_forward(sc.tmp, sc.ao, y->wo, y->bo, n, HD, C);
+		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
+		rad_layernorm_forward(sc.xn, sc.mean, sc.rstd, x, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
+		rad_matmul_forward(sc.up, sc.xn, y->w_up, y->b_up, n, C, F);
+		rad_gelu_forward(sc.up, sc.up, (size_t)n * F);
+		rad_matmul_forward(sc.tmp, sc.up, y->w_down, y->b_down, n, F, C);
+		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
+	}
+	for (int r = 0; r < n; r++)
+		if (sc.pos[r] + 1 > kv->len[slot[r]]) kv->len[slot[r]] = sc.pos[r] + 1;
+	if (nout <= 0) return NULL;
+	for (int o = 0; o < nout; o++)
+		memcpy(sc.sel + (size_t)o * C, x + (size_t)out_rows[o] * C, sizeof(float) * C);
+	rad_layernorm_forward(sc.sel, sc.mean, sc.rstd, sc.sel, w->normf_w, w->normf_b, nout, C, c->norm_eps);
+	rad_matmul_forward(logits, sc.sel, w->lm_head, NULL, nout, C, c->vocab);
+	return NULL;
+}
+
+const char *rad_model_decode(rad_model *m, rad_kv_cache *kv, int slot, const int32_t *tok, int n, float *logits)
+{
+	int *slots = rad_malloc(sizeof(int) * (n > 0 ? n : 1));
+	for (int i = 0; i < n; i++) slots[i] = slot;
+	int last = n - 1;
+	const char *e = rad_decode_rows(m, kv, n, slots, tok, logits ? 1 : 0, &last, logits);
+	free(slots);
+	return e;
+}
+
+const char *rad_model_decode_step(rad_model *m, rad_kv_cache *kv, int n, const int *slots, const int32_t *tok,
+                                  float *logits)
+{
+	int *rows = rad_malloc(sizeof(int) * (n > 0 ? n : 1));
+	for (int i = 0; i < n; i++) rows[i] = i;
+	const char *e = rad_decode_rows(m, kv, n, slots, tok, n, rows, logits);
+	free(rows);
+	return e;
+}
