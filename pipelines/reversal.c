@@ -154,7 +154,7 @@ static void judge(const char *outpath)
 		snprintf(where, sizeof where, "stdin:%ld", lineno);
 		if (strspn(line, " \t\r\n") == (size_t)len) continue;
 		json_error_t err;
-		json_t *o = json_loadb(line, (size_t)len, 0, &err);
+		json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &err);
 		if (!o || !json_is_object(o)) rad_die(RAD_EXIT_DATA, where, "not a JSON object");
 		json_t *id = json_object_get(o, "id");
 		const char *resp = json_string_value(json_object_get(o, "response"));
