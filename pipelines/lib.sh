@@ -62,7 +62,7 @@ stage() {
 
 # The arguments GNU Parallel gets for a sharded run.
 _rad_parallel_args() {
-	local a=(--pipe --keep-order --halt now,fail=1 -j "${RAD_JOBS:-1}" --block "${RAD_BLOCK:-1M}")
+	local a=(--will-cite --pipe --keep-order --halt now,fail=1 -j "${RAD_JOBS:-1}" --block "${RAD_BLOCK:-1M}")
 	[ -n "${RAD_SSHLOGIN:-}" ] && a+=(--sshlogin "$RAD_SSHLOGIN")
 	printf '%s\n' "${a[@]}"
 }
