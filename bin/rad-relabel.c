@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "io.h"
+#include "json_parse.h"
 #include "jsonl.h"
 #include "relabel.h"
 
@@ -138,7 +139,8 @@ int main(int argc, char **argv)
 		rad_jsonl *in = rad_jsonl_open(inputs[i], skip_invalid);
 		json_t *v, *copies[2];
 		int n;
-		while ((v = rad_jsonl_next(in))) {
+		while ((v = rad_json_next(in))) {
+			if ((in->records & 1023) == 0) rad_progress("%lld pairs, %lld copies", rl.pairs_in, rl.copies_out);
 			int st = rad_relabel_pair(&rl, v, copies, &n, err, sizeof err);
 			json_decref(v);
 			if (st == RAD_RELABEL_INVALID) {
@@ -154,6 +156,7 @@ int main(int argc, char **argv)
 		invalid += in->skipped;
 		rad_jsonl_close(in);
 	}
+	rad_progress_done();
 	rad_sink_close(out);
 	if (rad_verbose)
 		rad_warn(NULL, "pairs in %lld, copies out %lld (pos %lld, neg %lld), dropped by the fine filter %lld, invalid skipped %lld",

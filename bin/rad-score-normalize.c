@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_parse.h"
 #include "jsonl.h"
 #include "prefs_formats.h"
 #include "scores.h"
@@ -226,7 +227,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < ninputs; i++) {
 			rad_jsonl *in = rad_jsonl_open(inputs[i], 1);
 			json_t *v;
-			while ((v = rad_jsonl_next(in))) {
+			while ((v = rad_json_next(in))) {
 				json_t *pair;
 				rad_prefs_info info;
 				if (rad_prefs_convert(v, &po, &pair, &info, why, sizeof why) == RAD_PREFS_OK) {
@@ -252,8 +253,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ninputs; i++) {
 		rad_jsonl *in = rad_jsonl_open(inputs[i], skip_invalid);
 		json_t *v;
-		while ((v = rad_jsonl_next(in))) {
-			c.in++;
+		while ((v = rad_json_next(in))) {
+			if ((++c.in & 1023) == 0) rad_progress("%lld records, %lld pairs", c.in, c.out);
 			json_t *pair;
 			rad_prefs_info info;
 			int st = rad_prefs_convert(v, &po, &pair, &info, why, sizeof why);
@@ -280,6 +281,7 @@ int main(int argc, char **argv)
 		c.invalid += in->skipped;
 		rad_jsonl_close(in);
 	}
+	rad_progress_done();
 	rad_sink_close(out);
 	summary(&c, &h);
 	rad_scale_free(&sc);

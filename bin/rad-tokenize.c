@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chat_template.h"
 #include "cli.h"
@@ -23,8 +24,8 @@ static const char usage[] =
 "                        beside it), or a tiktoken rank file\n"
 "      --pattern NAME    split pattern of a tiktoken file: gpt2, cl100k, o200k, llama3\n"
 "                        (default: guessed from the file name)\n"
-"  -T, --template NAME   chat template: chatml, llama3, gemma, zephyr, mistral, plain,\n"
-"                        or a template file (default chatml)\n"
+"  -T, --template NAME   chat template: chatml, qwen2.5, qwen3, llama3, gemma, zephyr,\n"
+"                        mistral, plain, or a template file (default chatml)\n"
 "      --special         added-token text inside message content (and, with --text,\n"
 "                        in the input) becomes those tokens; by default it is text\n"
 "      --text            encode all input as one text; print the ids on one line\n"
@@ -47,6 +48,11 @@ enum { OPT_PATTERN = RAD_OPT_FIRST_TOOL, OPT_SPECIAL, OPT_TEXT, OPT_DECODE, OPT_
 
 static void read_all(const char *path, rad_text *t)
 {
+	struct stat st;
+	if (path && strcmp(path, "-") && !stat(path, &st) && S_ISREG(st.st_mode) && t->cap < t->n + (size_t)st.st_size + 1) {
+		t->s = rad_realloc(t->s, t->n + (size_t)st.st_size + 1);   /* room for all of it (if not compressed) */
+		t->cap = t->n + (size_t)st.st_size + 1;
+	}
 	rad_src *s = rad_src_open(path);
 	char buf[1 << 16];
 	size_t k;
@@ -60,13 +66,22 @@ static int text_mode(rad_tokenizer *tok, char **inputs, int ninputs, const char 
 	rad_text in = {0};
 	for (int i = 0; i < ninputs; i++) read_all(inputs[i], &in);
 	rad_ids ids = {0};
+	ids.cap = in.n / 3 + 64;   /* English runs about 4 bytes a token */
+	ids.v = rad_malloc(ids.cap * sizeof *ids.v);
 	rad_tok_encode(tok, in.s, in.n, flags, &ids);
 	rad_sink *out = rad_sink_open(output, 0, 0);
-	char buf[16];
+	char buf[1 << 16];
+	size_t bn = 0;
 	for (size_t i = 0; i < ids.n; i++) {
-		int n = snprintf(buf, sizeof buf, i ? " %d" : "%d", ids.v[i]);
-		rad_sink_write(out, buf, n);
+		if (bn > sizeof buf - 16) { rad_sink_write(out, buf, bn); bn = 0; }
+		if (i) buf[bn++] = ' ';
+		char d[12];
+		int k = 0;
+		uint32_t v = (uint32_t)ids.v[i];
+		do d[k++] = (char)('0' + v % 10); while ((v /= 10));
+		while (k) buf[bn++] = d[--k];
 	}
+	rad_sink_write(out, buf, bn);
 	rad_sink_write(out, "\n", 1);
 	rad_sink_close(out);
 	if (rad_verbose) rad_warn(NULL, "%zu bytes, %zu tokens", in.n, ids.n);

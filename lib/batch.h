@@ -24,7 +24,8 @@
  *   score_chosen, score_rejected            F64[P]
  *   ref_logp              F64[S]   summed completion log-prob under the reference model
  *                                  (present once rad-logps has run)
- *   ref_ntok              I32[S]   completion tokens counted in ref_logp */
+ *   ref_ntok              I32[S]   completion tokens counted in ref_logp
+ *   epoch, batch          INT      (rad-pack) the epoch and the batch's index in the stream */
 #ifndef RAD_BATCH_H
 #define RAD_BATCH_H
 

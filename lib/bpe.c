@@ -55,7 +55,7 @@ void rad_bpe_set(rad_bpe *b, uint32_t id, const void *s, size_t n)
 		b->bytes = rad_realloc(b->bytes, c);
 		b->cap_bytes = c;
 	}
-	memcpy(b->bytes + b->nbytes, s, n);
+	if (n) memcpy(b->bytes + b->nbytes, s, n);
 	b->off[id] = (uint32_t)b->nbytes;
 	b->len[id] = (uint32_t)n;
 	b->nbytes += n;
@@ -110,7 +110,7 @@ void rad_bpe_pairs_reserve(rad_bpe *b, uint32_t n)
 	while (size < n * 2) size *= 2;
 	free(b->pairs);
 	b->pairs = rad_malloc((size_t)size * sizeof *b->pairs);
-	for (uint32_t i = 0; i < size; i++) b->pairs[i].key = UINT64_MAX;
+	memset(b->pairs, 0xff, (size_t)size * sizeof *b->pairs);   /* key UINT64_MAX: empty */
 	b->pair_mask = size - 1;
 	b->n_pairs = 0;
 }
@@ -246,7 +246,7 @@ size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, i
 	int32_t *id = rad_malloc(n * sizeof *id);
 	uint32_t *next = rad_malloc(n * sizeof *next), *prev = rad_malloc(n * sizeof *prev);
 	unsigned char *dead = rad_calloc(n, 1);
-	size_t hcap = 3 * n + 4, hn = 0;
+	size_t hcap = n + 16, hn = 0;
 	cand *h = rad_malloc(hcap * sizeof *h);
 	for (size_t i = 0; i < n; i++) {
 		id[i] = b->byte_id[s[i]];

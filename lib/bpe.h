@@ -53,4 +53,8 @@ size_t rad_bpe_encode(const rad_bpe *b, const unsigned char *s, size_t n, int32_
 size_t rad_bpe_encode_scan(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out);
 size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out);
 
+/* The merge engine of a loaded tokenizer (defined in tokenizer.c; for the tests). */
+struct rad_tokenizer;
+const rad_bpe *rad_tok_bpe(const struct rad_tokenizer *t);
+
 #endif

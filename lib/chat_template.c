@@ -2,12 +2,13 @@
  * turns around content, and encoding prompts and completions under the boundary rule. */
 #include "chat_template.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <utf8proc.h>
 
 #include "cli.h"
 
@@ -20,6 +21,8 @@ struct rad_template {
 	char *bos;                      /* text before the first turn */
 	char *pre[N_ROLES], *post[N_ROLES];   /* a turn is pre + content + post */
 	int have[N_ROLES];
+	char *gen;                      /* the assistant header before a completion (default pre[ASSISTANT]) */
+	char *default_system;           /* system content when the prompt has no system turn, or NULL */
 	char *stop;                     /* the end-of-turn token's text */
 	int trim;                       /* strip whitespace around content */
 	int system_role;                /* SYS_YES, SYS_NO, SYS_MERGE */
@@ -32,6 +35,18 @@ static const struct { const char *name, *text; } builtins[] = {
 	 "system = \"<|im_start|>system\\n{content}<|im_end|>\\n\"\n"
 	 "user = \"<|im_start|>user\\n{content}<|im_end|>\\n\"\n"
 	 "assistant = \"<|im_start|>assistant\\n{content}<|im_end|>\\n\"\n"
+	 "stop = \"<|im_end|>\"\n"},
+	{"qwen2.5",
+	 "system = \"<|im_start|>system\\n{content}<|im_end|>\\n\"\n"
+	 "default_system = \"You are Qwen, created by Alibaba Cloud. You are a helpful assistant.\"\n"
+	 "user = \"<|im_start|>user\\n{content}<|im_end|>\\n\"\n"
+	 "assistant = \"<|im_start|>assistant\\n{content}<|im_end|>\\n\"\n"
+	 "stop = \"<|im_end|>\"\n"},
+	{"qwen3",
+	 "system = \"<|im_start|>system\\n{content}<|im_end|>\\n\"\n"
+	 "user = \"<|im_start|>user\\n{content}<|im_end|>\\n\"\n"
+	 "assistant = \"<|im_start|>assistant\\n{content}<|im_end|>\\n\"\n"
+	 "generation = \"<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n\"\n"
 	 "stop = \"<|im_end|>\"\n"},
 	{"llama3",
 	 "bos = \"<|begin_of_text|>\"\n"
@@ -65,7 +80,7 @@ static const struct { const char *name, *text; } builtins[] = {
 	 "stop = \"{eos}\"\n"},
 };
 
-const char *rad_template_builtins(void) { return "chatml llama3 gemma zephyr mistral plain"; }
+const char *rad_template_builtins(void) { return "chatml qwen2.5 qwen3 llama3 gemma zephyr mistral plain"; }
 
 __attribute__((format(printf, 3, 4)))
 static int err_set(char *err, size_t errsz, const char *fmt, ...)
@@ -147,6 +162,12 @@ static int parse_template(rad_template *tp, const char *text, const char *where,
 		} else if (!strcmp(s, "bos")) {
 			free(tp->bos);
 			tp->bos = rad_strdup(v.s);
+		} else if (!strcmp(s, "generation")) {
+			free(tp->gen);
+			tp->gen = rad_strdup(v.s);
+		} else if (!strcmp(s, "default_system")) {
+			free(tp->default_system);
+			tp->default_system = rad_strdup(v.s);
 		} else if (!strcmp(s, "stop")) {
 			free(tp->stop);
 			tp->stop = rad_strdup(v.s);
@@ -162,7 +183,7 @@ static int parse_template(rad_template *tp, const char *text, const char *where,
 			free(tp->name);
 			tp->name = rad_strdup(v.s);
 		} else {
-			rc = err_set(err, errsz, "%s:%d: unknown key \"%s\" (name, bos, system, user, assistant, stop, trim, system_role)", where, lineno, s);
+			rc = err_set(err, errsz, "%s:%d: unknown key \"%s\" (name, bos, system, default_system, user, assistant, generation, stop, trim, system_role)", where, lineno, s);
 			free(line);
 			break;
 		}
@@ -187,6 +208,9 @@ static int parse_template(rad_template *tp, const char *text, const char *where,
 	}
 	if (!rc && (!tp->stop || !*tp->stop)) rc = err_set(err, errsz, "%s: no stop (the end-of-turn token)", where);
 	if (!tp->bos) tp->bos = rad_strdup("");
+	if (!rc && !tp->gen) tp->gen = rad_strdup(tp->pre[ROLE_ASSISTANT]);
+	if (!rc && tp->default_system && tp->system_role == SYS_NO)
+		rc = err_set(err, errsz, "%s: default_system needs a system role", where);
 	for (int r = 0; r < N_ROLES; r++) free(fmt[r]);
 	rad_text_free(&v);
 	return rc;
@@ -202,6 +226,8 @@ static void fingerprint(rad_template *tp)
 		h = rad_hash64(tp->pre[r], strlen(tp->pre[r]) + 1, h);
 		h = rad_hash64(tp->post[r], strlen(tp->post[r]) + 1, h);
 	}
+	h = rad_hash64(tp->gen, strlen(tp->gen) + 1, h);
+	h = rad_hash64(tp->default_system ? tp->default_system : "", tp->default_system ? strlen(tp->default_system) + 1 : 0, h);
 	h = rad_hash64(tp->stop, strlen(tp->stop) + 1, h);
 	int f[2] = {tp->trim, tp->system_role};
 	tp->fp = rad_hash64(f, sizeof f, h);
@@ -267,6 +293,8 @@ void rad_template_free(rad_template *tp)
 	free(tp->name);
 	free(tp->bos);
 	free(tp->stop);
+	free(tp->gen);
+	free(tp->default_system);
 	for (int r = 0; r < N_ROLES; r++) { free(tp->pre[r]); free(tp->post[r]); }
 	free(tp);
 }
@@ -362,12 +390,41 @@ static int put_fmt(sink *k, const char *fmt, const rad_tokenizer *tok, char *err
 	return rc;
 }
 
+/* White space as Python's str.strip() (Jinja's trim) sees it. */
+static int py_space(uint32_t c)
+{
+	return (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* The code point ending at s[n-1] (a valid UTF-8 tail), and its length in *len. */
+static uint32_t last_cp(const unsigned char *s, size_t n, size_t *len)
+{
+	size_t b = n - 1;
+	while (b > 0 && n - b < 4 && (s[b] & 0xc0) == 0x80) b--;
+	utf8proc_int32_t cp;
+	if (utf8proc_iterate(s + b, (utf8proc_ssize_t)(n - b), &cp) != (utf8proc_ssize_t)(n - b)) { *len = 1; return 0xfffd; }
+	*len = n - b;
+	return (uint32_t)cp;
+}
+
 static void put_content(sink *k, const rad_template *tp, const char *s)
 {
 	size_t n = strlen(s);
 	if (tp->trim) {
-		while (n && isspace((unsigned char)*s)) s++, n--;
-		while (n && isspace((unsigned char)s[n - 1])) n--;
+		const unsigned char *u = (const unsigned char *)s;
+		for (;;) {
+			utf8proc_int32_t cp;
+			utf8proc_ssize_t l = n ? utf8proc_iterate(u, (utf8proc_ssize_t)n, &cp) : 0;
+			if (l <= 0 || !py_space((uint32_t)cp)) break;
+			u += l, n -= (size_t)l;
+		}
+		while (n) {
+			size_t l;
+			if (!py_space(last_cp(u, n, &l))) break;
+			n -= l;
+		}
+		s = (const char *)u;
 	}
 	put(k, s, n, 0);
 }
@@ -385,6 +442,14 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 	if (!n) return err_set(err, errsz, "no prompt turns");
 	if (put_fmt(k, tp->bos, tok, err, errsz)) return -1;
 	const char *merged_system = NULL;
+	if (tp->default_system && role_of(msgs[0].role) != ROLE_SYSTEM) {
+		if (tp->system_role == SYS_MERGE) merged_system = tp->default_system;
+		else {
+			if (put_fmt(k, tp->pre[ROLE_SYSTEM], tok, err, errsz)) return -1;
+			put_content(k, tp, tp->default_system);
+			if (put_fmt(k, tp->post[ROLE_SYSTEM], tok, err, errsz)) return -1;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		int r = role_of(msgs[i].role);
 		if (r < 0) return err_set(err, errsz, "turn %zu: unknown role \"%s\" (system, user, assistant)", i + 1, msgs[i].role ? msgs[i].role : "");
@@ -414,7 +479,7 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 		if (put_fmt(k, tp->post[r], tok, err, errsz)) return -1;
 	}
 	if (merged_system) return err_set(err, errsz, "a system turn with no user turn after it");
-	return put_fmt(k, tp->pre[ROLE_ASSISTANT], tok, err, errsz);
+	return put_fmt(k, tp->gen, tok, err, errsz);
 }
 
 /* A completion: content, then the assistant turn's ending up to and including the stop. */
@@ -475,7 +540,7 @@ int rad_chat_encode(rad_tokenizer *tok, const rad_template *tp, const rad_msg *m
 		rad_text_append(&kk.pending, tail.s ? tail.s : "", tail.n);
 		if (render_completion(&kk, tp, tok, completions[c], err, errsz)) { rad_text_free(&kk.pending); rc = -1; goto out; }
 		flush(&kk);
-		if (joint.n >= tail_ids.n && !memcmp(joint.v, tail_ids.v, tail_ids.n * sizeof *joint.v)) {
+		if (joint.n >= tail_ids.n && (!tail_ids.n || !memcmp(joint.v, tail_ids.v, tail_ids.n * sizeof *joint.v))) {
 			rad_ids_append(&completion_ids[c], joint.v + tail_ids.n, joint.n - tail_ids.n);
 		} else {
 			/* a token would straddle the boundary: the completion starts a text of its own */

@@ -1,7 +1,8 @@
 /* chat_template.h — chat templates and prompt/completion encoding (man 1 rad-tokenize).
  *
  * A template says how turns are written around their content.  Built-ins: "chatml"
- * (Qwen, SmolLM), "llama3", "gemma", "zephyr", "mistral", "plain"; anything else is read
+ * (SmolLM, Qwen2), "qwen2.5", "qwen3" (non-thinking), "llama3", "gemma", "zephyr",
+ * "mistral", "plain"; anything else is read
  * as a template file (format in the man page).  Template text such as "<|im_end|>" is
  * matched against the tokenizer's added tokens; message content is ordinary text unless
  * RAD_TOK_SPECIAL is given.
@@ -32,7 +33,7 @@ rad_template *rad_template_load(const char *name_or_path, char *err, size_t errs
 rad_template *rad_template_open(const char *name_or_path);
 void rad_template_free(rad_template *tp);
 const char *rad_template_name(const rad_template *tp);
-/* "chatml llama3 gemma zephyr mistral plain" */
+/* The built-in names, separated by spaces. */
 const char *rad_template_builtins(void);
 /* 1 when the template has a system role; 0 when system turns are refused (gemma). */
 int rad_template_has_system(const rad_template *tp);

@@ -201,6 +201,8 @@ static void put_string(rad_sink *k, const char *s, size_t n)
 int rad_format_double(char *out, size_t n, double v)
 {
 	if (!isfinite(v)) return snprintf(out, n, "null");
+	if (v == floor(v) && fabs(v) < 1e15)
+		return snprintf(out, n, "%.1f", v);     /* 10 -> "10.0", not "1e+01" */
 	int len = 0;
 	for (int prec = 1; prec <= 17; prec++) {
 		len = snprintf(out, n, "%.*g", prec, v);

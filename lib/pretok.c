@@ -49,13 +49,58 @@ static pcre2_code *compile(const char *pattern, int literal, uint32_t extra, cha
 	return c;
 }
 
+/* \s as the reference tokenizers mean it: the Unicode White_Space property (Rust's regex,
+ * Oniguruma).  PCRE2's own \s also takes U+180E, which Unicode stopped calling a space. */
+#define WHITE_SPACE "\\t\\n\\x0b\\f\\r\\x20\\x85\\xa0\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+
+/* The pattern with \s and \S spelt out (inside and outside character classes). */
+static char *rewrite_spaces(const char *pat)
+{
+	size_t n = strlen(pat), cap = n * 8 + 64 * (n + 1), o = 0;
+	char *out = rad_malloc(cap);
+	int in_class = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = pat[i];
+		if (c == '\\' && i + 1 < n) {
+			char d = pat[i + 1];
+			const char *rep = NULL;
+			if (d == 's') rep = in_class ? WHITE_SPACE : "[" WHITE_SPACE "]";
+			else if (d == 'S' && !in_class) rep = "[^" WHITE_SPACE "]";
+			if (rep) {
+				size_t k = strlen(rep);
+				memcpy(out + o, rep, k);
+				o += k;
+			} else {
+				out[o++] = c;
+				out[o++] = d;
+			}
+			i++;
+			continue;
+		}
+		if (c == '[' && !in_class) {
+			in_class = 1;
+			out[o++] = c;
+			/* a ']' right after '[' or '[^' is a literal */
+			if (i + 1 < n && pat[i + 1] == '^') out[o++] = pat[++i];
+			if (i + 1 < n && pat[i + 1] == ']') out[o++] = pat[++i];
+			continue;
+		}
+		if (c == ']' && in_class) in_class = 0;
+		out[o++] = c;
+	}
+	out[o] = 0;
+	return out;
+}
+
 rad_pretok *rad_pretok_new(const char *pattern, int literal, char *err, size_t errsz)
 {
 	rad_pretok *p = rad_calloc(1, sizeof *p);
 	if (!pattern) return p;
+	char *rw = literal ? NULL : rewrite_spaces(pattern);
+	if (rw) pattern = rw;
 	p->code = compile(pattern, literal, 0, err, errsz);
-	if (!p->code) { free(p); return NULL; }
-	p->anch = compile(pattern, literal, PCRE2_ANCHORED, err, errsz);
+	p->anch = p->code ? compile(pattern, literal, PCRE2_ANCHORED, err, errsz) : NULL;
+	free(rw);
 	if (!p->anch) { pcre2_code_free(p->code); free(p); return NULL; }
 	p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0 &&
 	         pcre2_jit_compile(p->anch, PCRE2_JIT_COMPLETE) == 0;

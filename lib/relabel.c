@@ -2,7 +2,6 @@
 #include "relabel.h"
 #include "cli.h"
 #include "keyed.h"
-#include "prefs_formats.h"
 #include "scores.h"
 
 #include <ctype.h>
@@ -330,16 +329,18 @@ int rad_relabel_pair(rad_relabel *rl, const json_t *pair, json_t *out[2], int *n
 {
 	*nout = 0;
 	if (!check_pair(pair, why, n)) return RAD_RELABEL_INVALID;
-	rl->pairs_in++;
 	if (rl->fine_filter) {
 		double mc, mr;
 		if (!mean_rating(json_object_get(pair, "ratings_chosen"), &mc) ||
 		    !mean_rating(json_object_get(pair, "ratings_rejected"), &mr)) {
-			rl->pairs_in--;
 			fail(why, n, "--fine-filter needs numeric \"ratings_chosen\" and \"ratings_rejected\"");
 			return RAD_RELABEL_INVALID;
 		}
-		if (mc < mr) { rl->dropped_fine++; return RAD_RELABEL_DROP; }
+		if (mc < mr) {
+			rl->pairs_in++;
+			rl->dropped_fine++;
+			return RAD_RELABEL_DROP;
+		}
 	}
 	json_t *idv = json_object_get(pair, "id");
 	const char *id = json_string_value(idv);
@@ -365,6 +366,7 @@ int rad_relabel_pair(rad_relabel *rl, const json_t *pair, json_t *out[2], int *n
 			*nout = 1;
 		}
 		free(goal);
+		rl->pairs_in++;
 		rl->copies_out += *nout;
 		return RAD_RELABEL_OK;
 	}
@@ -373,8 +375,9 @@ int rad_relabel_pair(rad_relabel *rl, const json_t *pair, json_t *out[2], int *n
 	for (int side = 0; side < 2; side++) {
 		if (side == 0 ? !want_pos : !want_neg) continue;
 		for (int a = 0; a < rl->nattrs; a++)
-			if (!side_value(rl, pair, a, side, &vals[side][a], why, n)) { rl->pairs_in--; return RAD_RELABEL_INVALID; }
+			if (!side_value(rl, pair, a, side, &vals[side][a], why, n)) return RAD_RELABEL_INVALID;
 	}
+	rl->pairs_in++;
 	for (int side = 0; side < 2; side++) {
 		if (side == 0 ? !want_pos : !want_neg) continue;
 		size_t glen;

@@ -34,7 +34,7 @@ static void put_record(rad_sink *k, const rad_rec *r)
 rad_writer *rad_writer_open(const char *path, const rad_header *h, int level, int threads)
 {
 	rad_writer *w = rad_calloc(1, sizeof *w);
-	w->sink = rad_sink_open(path, level > 0 ? level : 3, threads);
+	w->sink = rad_sink_open(path, level > 0 ? level : 1, threads);
 	rad_rec r;
 	rad_rec_init(&r);
 	rad_rec_reset(&r, RAD_REC_HEADER);

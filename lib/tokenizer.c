@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <utf8proc.h>
@@ -27,7 +30,7 @@ typedef struct added {
 #define CACHE_BITS 16
 #define CACHE_KEY 22
 #define CACHE_IDS 8
-typedef struct centry {
+typedef struct __attribute__((aligned(64))) centry {
 	uint64_t h;
 	uint8_t n, nids;
 	char s[CACHE_KEY];
@@ -52,7 +55,7 @@ struct rad_tokenizer {
 	/* encoder scratch */
 	rad_ids *out;
 	centry *cache;
-	rad_text tmp, nfcbuf;
+	rad_text nfcbuf;
 };
 
 /* ---- growable arrays ------------------------------------------------------------- */
@@ -111,7 +114,42 @@ static int fail(ld *L, const char *fmt, ...)
 	return -1;
 }
 
-static char *read_file(ld *L, const char *path, size_t *len)
+/* The whole file, mapped (a regular file) or read; free it with release_file.  A NUL
+ * follows the bytes when read; mapped files are scanned with explicit ends only. */
+static char *read_file_copy(ld *L, const char *path, size_t *len);
+static char *read_file(ld *L, const char *path, size_t *len, int *mapped)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	*mapped = 0;
+	if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (m != MAP_FAILED) {
+			const unsigned char *b = m;
+			if (st.st_size >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+				munmap(m, (size_t)st.st_size);
+				fail(L, "gzip-compressed; gunzip it first");
+				return NULL;
+			}
+			*mapped = 1;
+			*len = (size_t)st.st_size;
+			return m;
+		}
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	return read_file_copy(L, path, len);
+}
+
+static void release_file(char *buf, size_t len, int mapped)
+{
+	if (!buf) return;
+	if (mapped) munmap(buf, len);
+	else free(buf);
+}
+
+static char *read_file_copy(ld *L, const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) { fail(L, "%s", strerror(errno)); return NULL; }
@@ -160,16 +198,24 @@ static void byte_level_init(void)
  * in the byte-level alphabet. */
 static int unmap_bytes(const char *s, size_t n, rad_text *out)
 {
-	out->n = 0;
-	size_t i = 0;
-	while (i < n) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, n - i, &cp);
-		if (k <= 0 || cp < 0 || cp >= 324 || cp_to_byte[cp] < 0) return -1;
-		char c = (char)cp_to_byte[cp];
-		rad_text_append(out, &c, 1);
-		i += k;
+	if (out->cap < n + 1) {
+		out->s = rad_realloc(out->s, n + 1);
+		out->cap = n + 1;
 	}
+	size_t o = 0, i = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	while (i < n) {
+		uint32_t cp;
+		if (u[i] < 0x80) cp = u[i++];
+		else if ((u[i] & 0xe0) == 0xc0 && i + 1 < n && (u[i + 1] & 0xc0) == 0x80) {
+			cp = (uint32_t)(u[i] & 0x1f) << 6 | (u[i + 1] & 0x3f);
+			i += 2;
+		} else return -1;   /* the byte-level alphabet lies below U+0800 */
+		if (cp >= 324 || cp_to_byte[cp] < 0) return -1;
+		out->s[o++] = (char)cp_to_byte[cp];
+	}
+	out->s[o] = 0;
+	out->n = o;
 	return 0;
 }
 
@@ -248,16 +294,25 @@ static int js_str(js *j, rad_text *out)
 	}
 }
 
+/* A decimal integer in p[0..end), at most 18 digits; returns the end, or NULL. */
+static const char *parse_int(const char *p, const char *end, long long *v)
+{
+	int neg = p < end && *p == '-';
+	const char *q = p + neg;
+	long long x = 0;
+	int digits = 0;
+	while (q < end && *q >= '0' && *q <= '9' && digits < 19) x = x * 10 + (*q++ - '0'), digits++;
+	if (!digits || digits > 18 || (q < end && *q >= '0' && *q <= '9')) return NULL;
+	*v = neg ? -x : x;
+	return q;
+}
+
 static int js_int(js *j, long long *v)
 {
 	js_ws(j);
-	char *e;
-	errno = 0;
-	long long x = strtoll(j->p, &e, 10);
-	if (e == j->p || errno) return fail(j->L, "JSON: expected an integer");
-	if (e < j->end && (*e == '.' || *e == 'e' || *e == 'E')) return fail(j->L, "JSON: expected an integer");
+	const char *e = parse_int(j->p, j->end, v);
+	if (!e || (e < j->end && (*e == '.' || *e == 'e' || *e == 'E'))) return fail(j->L, "JSON: expected an integer");
 	j->p = e;
-	*v = x;
 	return 0;
 }
 
@@ -492,7 +547,7 @@ static int build(rad_tokenizer *t, ld *L, vocab *v, int byte_level)
 		t->kind[a->id] = a->special ? K_SPECIAL : K_ADDED;
 		if (a->n) t->add_first[(unsigned char)a->s[0]] = 1;
 	}
-	qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
+	if (t->n_add) qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
 	uint32_t dup;
 	if (rad_bpe_build_map(&t->bpe, usable_in_bpe, t, &dup)) {
 		fail(L, "vocab: token %u has the same bytes as another token", dup);
@@ -618,7 +673,11 @@ static int hf_pretok(rad_tokenizer *t, ld *L, json_t *pre, int *literal, int *by
 	}
 	if (!strcmp(type, "ByteLevel")) {
 		*byte_level = 1;
-		if (json_is_true(json_object_get(pre, "add_prefix_space"))) t->add_prefix_space = 1;
+		if (json_is_true(json_object_get(pre, "add_prefix_space"))) {
+			/* after a Split, it would put a space before every piece: not supported */
+			if (t->pattern) return fail(L, "pre_tokenizer: ByteLevel with add_prefix_space after a Split is not supported");
+			t->add_prefix_space = 1;
+		}
 		json_t *ur = json_object_get(pre, "use_regex");
 		if (!ur || json_is_true(ur)) {
 			if (t->pattern) return fail(L, "pre_tokenizer: two split patterns");
@@ -745,11 +804,12 @@ static int load_gpt2(rad_tokenizer *t, ld *L, const char *buf, size_t len, const
 	char *dir = dir_of(path), *mpath = join(dir, "vocab.bpe");
 	size_t mlen = 0;
 	char *m = NULL;
+	int mmapped = 0;
 	struct stat st;
 	if (stat(mpath, &st)) { free(mpath); mpath = join(dir, "merges.txt"); }
 	if (parse_vocab_object(&j, &v)) goto out;
 	ld L2 = {mpath, L->err, L->errsz, 0};
-	m = read_file(&L2, mpath, &mlen);
+	m = read_file(&L2, mpath, &mlen, &mmapped);
 	if (!m) { L->failed = 1; goto out; }
 	char *p = m, *end = m + mlen;
 	size_t lineno = 0;
@@ -773,7 +833,7 @@ static int load_gpt2(rad_tokenizer *t, ld *L, const char *buf, size_t len, const
 	if (build(t, L, &v, 1)) goto out;
 	snprintf(t->format, sizeof t->format, "gpt2-files");
 out:
-	free(m);
+	release_file(m, mlen, mmapped);
 	free(dir);
 	free(mpath);
 	vocab_free(&v);
@@ -835,10 +895,9 @@ static int load_tiktoken(rad_tokenizer *t, ld *L, const char *buf, size_t len, c
 				rad_text_append(&tok, &c, 1);
 			}
 		}
-		char *ee;
-		errno = 0;
-		long long rank = strtoll(sp + 1, &ee, 10);
-		if (ee == sp + 1 || errno || rank < 0 || rank >= (1 << 30) || (ee < nl && *ee != '\r')) {
+		long long rank = -1;
+		const char *ee = parse_int(sp + 1, nl, &rank);
+		if (!ee || rank < 0 || rank >= (1 << 30) || (ee < nl && *ee != '\r')) {
 			fail(L, "line %zu: bad rank", lines);
 			goto out;
 		}
@@ -888,7 +947,7 @@ static int load_tiktoken(rad_tokenizer *t, ld *L, const char *buf, size_t len, c
 			t->kind[a->id] = K_SPECIAL;
 			t->add_first[(unsigned char)a->s[0]] = 1;
 		}
-		qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
+		if (t->n_add) qsort(t->add, t->n_add, sizeof *t->add, cmp_added_len);
 		uint32_t dup;
 		if (rad_bpe_build_map(&t->bpe, usable_in_bpe, t, &dup)) { fail(L, "rank %u: the same bytes as another rank", dup); goto out; }
 		for (int b = 0; b < 256; b++)
@@ -942,7 +1001,8 @@ rad_tokenizer *rad_tokenizer_load(const char *path, const char *pattern, char *e
 	t->eos = t->bos = -1;
 	t->path = rad_strdup(path);
 	size_t len;
-	char *buf = read_file(&L, path, &len);
+	int mapped = 0;
+	char *buf = read_file(&L, path, &len, &mapped);
 	int literal = 0;
 	if (!buf) goto bad;
 	const char *base = strrchr(path, '/');
@@ -974,11 +1034,11 @@ rad_tokenizer *rad_tokenizer_load(const char *path, const char *pattern, char *e
 	snprintf(t->desc, sizeof t->desc, "%s %.300s: %u ids, %u merges, %zu added tokens, %s%s, eos %d, fingerprint %016llx",
 	         t->format, path, t->bpe.n_ids, t->bpe.n_pairs, t->n_add, t->nfc ? "NFC, " : "",
 	         t->pattern ? "split regex" : "no split", t->eos, (unsigned long long)t->fp);
-	free(buf);
+	release_file(buf, len, mapped);
 	free(pbuf);
 	return t;
 bad:
-	free(buf);
+	release_file(buf, len, mapped);
 	free(pbuf);
 	rad_tokenizer_free(t);
 	return NULL;
@@ -1004,7 +1064,6 @@ void rad_tokenizer_free(rad_tokenizer *t)
 	free(t->path);
 	free(t->cache);
 	free(t->whole);
-	rad_text_free(&t->tmp);
 	rad_text_free(&t->nfcbuf);
 	free(t);
 }
@@ -1016,37 +1075,41 @@ static void piece(void *ctx, const char *s, size_t n)
 	rad_tokenizer *t = ctx;
 	rad_ids *out = t->out;
 	if (n == 1) { rad_ids_push(out, t->bpe.byte_id[(unsigned char)s[0]]); return; }
-	/* A piece that is a token is usually that token; exactly so with tiktoken (and
-	 * ignore_merges), and with merges when merging the token's own bytes gives it back,
-	 * which is learnt once per token. */
-	int32_t id = rad_bpe_lookup(&t->bpe, s, n);
-	if (id >= 0) {
-		if (t->bpe.whole_first) { rad_ids_push(out, id); return; }
-		if (!t->whole[id]) {
-			ids_reserve(out, n);
-			size_t m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, out->v + out->n);
-			t->whole[id] = m == 1 && out->v[out->n] == id ? 1 : 2;
-		}
-		if (t->whole[id] == 1) { rad_ids_push(out, id); return; }
-	}
 	centry *e = NULL;
 	uint64_t h = 0;
 	if (n <= CACHE_KEY) {
 		h = rad_bpe_hash(s, n);
 		e = &t->cache[h & ((1u << CACHE_BITS) - 1)];
 		if (e->h == h && e->n == n && !memcmp(e->s, s, n)) {
-			rad_ids_append(out, e->ids, e->nids);
+			ids_reserve(out, CACHE_IDS);
+			for (int i = 0; i < e->nids; i++) out->v[out->n + i] = e->ids[i];
+			out->n += e->nids;
 			return;
 		}
 	}
 	ids_reserve(out, n);
-	size_t m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, out->v + out->n);
+	int32_t *dst = out->v + out->n;
+	size_t m = 0;
+	/* A piece that is a token is usually that token: always with tiktoken (and
+	 * ignore_merges); with merges when merging the token's own bytes gives it back, which
+	 * is learnt once per token. */
+	int32_t id = rad_bpe_lookup(&t->bpe, s, n);
+	if (id >= 0) {
+		if (!t->bpe.whole_first && !t->whole[id]) {
+			m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, dst);
+			t->whole[id] = m == 1 && dst[0] == id ? 1 : 2;
+		}
+		if (t->bpe.whole_first || t->whole[id] == 1) dst[0] = id, m = 1;
+		else if (!m) m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, dst);
+	} else {
+		m = rad_bpe_encode(&t->bpe, (const unsigned char *)s, n, dst);
+	}
 	if (e && m <= CACHE_IDS) {
 		e->h = h;
 		e->n = (uint8_t)n;
 		e->nids = (uint8_t)m;
 		memcpy(e->s, s, n);
-		memcpy(e->ids, out->v + out->n, m * sizeof *e->ids);
+		for (size_t i = 0; i < m; i++) e->ids[i] = dst[i];
 	}
 	out->n += m;
 }
@@ -1097,32 +1160,37 @@ static size_t valid_prefix(const unsigned char *s, size_t n, int *needs_nfc)
 
 /* NFC of s[n] into out, touching only the stretches around bytes that start characters
  * at or above U+0300.  Cutting before an ASCII character is safe: no composition has an
- * ASCII second character and canonical reordering stops at it. */
-static void nfc_into(const char *s, size_t n, rad_text *out)
+ * ASCII second character and canonical reordering stops at it.  Returns 0 (and leaves
+ * out alone) when the text is NFC already. */
+static int nfc_into(const char *s, size_t n, rad_text *out)
 {
-	out->n = 0;
 	size_t done = 0, i = 0;
+	int changed = 0;
 	while (i < n) {
 		if ((unsigned char)s[i] < 0xcc) { i++; continue; }
 		size_t a = i, b = i + 1;
 		while (a > done && (unsigned char)s[a] >= 0x80) a--;   /* back to an ASCII character */
 		while (b < n && (unsigned char)s[b] >= 0x80) b++;
-		rad_text_append(out, s + done, a - done);
 		utf8proc_uint8_t *dst = NULL;
 		utf8proc_ssize_t k = utf8proc_map((const utf8proc_uint8_t *)s + a, (utf8proc_ssize_t)(b - a), &dst,
 		                                  UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-		if (k >= 0) rad_text_append(out, (const char *)dst, (size_t)k);
-		else rad_text_append(out, s + a, b - a);
+		if (k >= 0 && ((size_t)k != b - a || memcmp(dst, s + a, b - a))) {
+			if (!changed) out->n = 0;
+			changed = 1;
+			rad_text_append(out, s + done, a - done);
+			rad_text_append(out, (const char *)dst, (size_t)k);
+			done = b;
+		}
 		free(dst);
-		done = i = b;
+		i = b;
 	}
-	rad_text_append(out, s + done, n - done);
+	if (changed) rad_text_append(out, s + done, n - done);
+	return changed;
 }
 
 static void encode_valid(rad_tokenizer *t, const char *s, size_t n, int nfc_check)
 {
-	if (t->nfc && nfc_check) {
-		nfc_into(s, n, &t->nfcbuf);
+	if (t->nfc && nfc_check && nfc_into(s, n, &t->nfcbuf)) {
 		rad_pretok_split(t->pre, t->nfcbuf.s, t->nfcbuf.n, piece, t);
 		return;
 	}
@@ -1133,19 +1201,13 @@ static void encode_valid(rad_tokenizer *t, const char *s, size_t n, int nfc_chec
 static void encode_segment(rad_tokenizer *t, const char *s, size_t n)
 {
 	if (!n) return;
-	if (t->add_prefix_space && s[0] != ' ') {
-		rad_text *b = &t->tmp;
-		b->n = 0;
-		rad_text_append(b, " ", 1);
-		rad_text_append(b, s, n);
-		/* tmp is reused by nothing below this point */
-		char *copy = rad_malloc(b->n);
-		memcpy(copy, b->s, b->n);
-		size_t cn = b->n;
-		int save = t->add_prefix_space;
+	if (t->add_prefix_space && s[0] != ' ') {   /* ByteLevel's add_prefix_space: " " + segment */
+		char *copy = rad_malloc(n + 1);
+		copy[0] = ' ';
+		memcpy(copy + 1, s, n);
 		t->add_prefix_space = 0;
-		encode_segment(t, copy, cn);
-		t->add_prefix_space = save;
+		encode_segment(t, copy, n + 1);
+		t->add_prefix_space = 1;
 		free(copy);
 		return;
 	}
@@ -1204,7 +1266,11 @@ int32_t rad_tok_find_added(const rad_tokenizer *t, const char *text, size_t len,
 size_t rad_tok_encode(rad_tokenizer *t, const char *text, size_t len, int flags, rad_ids *out)
 {
 	size_t before = out->n;
-	if (!t->cache) t->cache = rad_calloc((size_t)1 << CACHE_BITS, sizeof *t->cache);
+	if (!t->cache) {
+		t->cache = aligned_alloc(64, ((size_t)1 << CACHE_BITS) * sizeof *t->cache);
+		if (!t->cache) rad_die(RAD_EXIT_DATA, NULL, "out of memory");
+		memset(t->cache, 0, ((size_t)1 << CACHE_BITS) * sizeof *t->cache);
+	}
 	if (!t->whole) t->whole = rad_calloc(t->bpe.n_ids, 1);
 	t->out = out;
 	if (!(flags & RAD_TOK_SPECIAL) || !t->n_add) {
@@ -1263,3 +1329,5 @@ int32_t rad_tok_bos(const rad_tokenizer *t) { return t->bos; }
 uint64_t rad_tok_fingerprint(const rad_tokenizer *t) { return t->fp; }
 const char *rad_tok_describe(const rad_tokenizer *t) { return t->desc; }
 const char *rad_tok_path(const rad_tokenizer *t) { return t->path; }
+
+const rad_bpe *rad_tok_bpe(const rad_tokenizer *t) { return &t->bpe; }

@@ -83,6 +83,10 @@ printf '%s\n' '{"id":"u\u0000","prompt":[{"role":"user","content":"☃\u0000\r\n
 same "odd bytes survive" "$($R "$T/odd.jsonl" | jq -c '[.id, .prompt[1].content, .chosen, .rejected, (.goal | split("\n")[1])]' | tr '\n' ' ')" \
 	'["u\u0000#pos","☃\u0000\r\n","𝄞","\u0001","Overall score: 6.25."] ["u\u0000#neg","☃\u0000\r\n","\u0001","𝄞","Overall score: 0.5."] '
 
+big=$([ "${RAD_CONFIG:-}" = san ] && echo 3000000 || echo 30000000)
+{ printf '{"id":"big","prompt":[{"role":"user","content":"q"}],"chosen":"'; head -c "$big" /dev/zero | tr '\0' 'x'; printf '","rejected":"y","score_chosen":2,"score_rejected":1}\n'; } > "$T/big.jsonl"
+same "a huge line" "$($R "$T/big.jsonl" | jq -c '[.half, (.chosen | length), (.rejected | length)]' | tr '\n' ' ')" "[\"pos\",$big,1] [\"neg\",1,$big] "
+
 # --- sharding: parallel --pipe gives the same bytes --------------------------------------------
 for i in $(seq 1 40); do sed "s/\"id\":\"/&$i-/" "$T/pairs.jsonl"; done > "$T/many.jsonl"
 for mode in ra half; do

@@ -23,11 +23,48 @@ status_is 1 "tiktoken file without a pattern" rad-tokenize -t "$T/ranks.tiktoken
 same "golden cl100k with --pattern" "$(rad-tokenize -t "$T/ranks.tiktoken" --pattern cl100k --text < "$G/edge_cases.txt")" "$(cat "$G/edge_cases.cl100k_base.ids")"
 status_is 1 "unknown pattern" rad-tokenize -t "$T/ranks.tiktoken" --pattern nosuch --text </dev/null
 
+# \s is Unicode's White_Space, as in the references: U+180E is not one, U+0085 and
+# U+3000 are (ids from npm tiktoken 1.0.22)
+same "white space: U+180E" "$(printf 'a\xe1\xa0\x8e\xe1\xa0\x8eb \xe1\xa0\x8e1\n\xe1\xa0\x8ex' | rad-tokenize -t "$CL" --text)" \
+	"64 157 254 236 157 254 236 65 87189 254 236 16 198 157 254 236 87"
+same "white space: U+0085" "$(printf 'a\xc2\x85\xc2\x85b \xc2\x851\n\xc2\x85x' | rad-tokenize -t "$CL" --text)" \
+	"64 126 227 126 227 65 220 126 227 16 198 126 227 87"
+same "white space: U+3000" "$(printf 'a\xe3\x80\x80\xe3\x80\x80b \xe3\x80\x801\n\xe3\x80\x80x' | rad-tokenize -t "$CL" --text)" \
+	"64 23249 23249 65 220 23249 16 198 23249 87"
+
+# npm tiktoken as a further oracle on more text, when node can load it (NODE_PATH)
+if command -v node >/dev/null && node -e 'require("tiktoken")' 2>/dev/null; then
+	cat "$G"/*.txt /usr/share/common-licenses/* 2>/dev/null | iconv -c -f UTF-8 -t UTF-8 > "$T/big"
+	for e in gpt2:"$GPT2" cl100k_base:"$CL"; do
+		node -e 'const t = require("tiktoken").get_encoding(process.argv[1]);
+			process.stdout.write(Array.from(t.encode_ordinary(require("fs").readFileSync(process.argv[2], "utf8"))).join(" ") + "\n")' \
+			"${e%%:*}" "$T/big" > "$T/tt"
+		rad-tokenize -t "${e#*:}" --text "$T/big" > "$T/rt"
+		ok_if "npm tiktoken ${e%%:*} on $(wc -c < "$T/big") bytes" cmp "$T/tt" "$T/rt"
+	done
+	# o200k: its ranks from the package's compact form ("! FIRST_RANK token token ..." lines)
+	node -e 'const d = require("tiktoken/encoders/o200k_base.json"); const o = [];
+		for (const l of d.bpe_ranks.split("\n")) { if (!l) continue; const p = l.split(" ");
+			for (let i = 2; i < p.length; i++) o.push(p[i] + " " + (+p[1] + i - 2)); }
+		process.stdout.write(o.join("\n") + "\n")' > "$T/o200k_base.tiktoken"
+	node -e 'const t = require("tiktoken").get_encoding("o200k_base");
+		process.stdout.write(Array.from(t.encode_ordinary(require("fs").readFileSync(process.argv[1], "utf8"))).join(" ") + "\n")' \
+		"$T/big" > "$T/tt"
+	rad-tokenize -t "$T/o200k_base.tiktoken" --text "$T/big" > "$T/rt"
+	ok_if "npm tiktoken o200k_base on $(wc -c < "$T/big") bytes" cmp "$T/tt" "$T/rt"
+else
+	skip "npm tiktoken oracle" "node cannot load the tiktoken package (set NODE_PATH)"
+fi
+
 # --- special tokens: text unless --special ---
 same "special text is text by default" "$(printf 'a<|endoftext|>b' | rad-tokenize -t "$GPT2" --text)" "64 27 91 437 1659 5239 91 29 65"
 same "--special matches it" "$(printf 'a<|endoftext|>b' | rad-tokenize -t "$GPT2" --special --text)" "64 50256 65"
 same "qwen3 im_end as text" "$(printf '<|im_end|>' | rad-tokenize -t "$Q3" --text)" "27 91 318 6213 91 29"
 same "qwen3 im_end with --special" "$(printf '<|im_end|>' | rad-tokenize -t "$Q3" --text --special)" "151645"
+
+# ByteLevel's add_prefix_space: a space before each segment between added tokens
+mkdir -p "$T/aps" && jq '.pre_tokenizer.add_prefix_space = true' "$TINY" > "$T/aps/tokenizer.json"
+same "add_prefix_space" "$(printf 'hi<|im_end|>x <|im_end|> y' | rad-tokenize -t "$T/aps" --special --text)" "32 104 105 258 32 120 32 258 32 121"
 
 # --- decode and round trips ---
 for tk in "$GPT2" "$CL" "$TINY"; do
@@ -56,6 +93,10 @@ same "chatml chosen" "$(render chatml chosen)" ' 6<|im_end|>'x
 same "chatml system" "$(render chatml prompt 1)" $'<|im_start|>system\nOverall score: 9.<|im_end|>\n<|im_start|>user\nName a prime number. <|im_end|><|im_end|>\n<|im_start|>assistant\n'x
 same "llama3 prompt" "$(render llama3 prompt)" $'<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n4<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nAnd 3+3?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n'x
 same "llama3 rejected (trimmed)" "$(render llama3 rejected)" 'seven<|eot_id|>'x
+same "llama3 trims Unicode white space as Jinja's trim does" \
+	"$(printf '{"id":"t","prompt":[{"role":"user","content":"\\u3000\\u00a0 hi\\u200b \\u2028"}],"chosen":" x\\u0085","rejected":"y"}\n' |
+	   rad-tokenize -t "$TINY" -T llama3 --render | jq -ac '[.prompt, .chosen]')" \
+	'["<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi\u200b<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n","x<|eot_id|>"]'
 same "gemma prompt" "$(render gemma prompt)" $'<bos><start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n4<end_of_turn>\n<start_of_turn>user\nAnd 3+3?<end_of_turn>\n<start_of_turn>model\n'x
 same "gemma chosen" "$(render gemma chosen)" '6<end_of_turn>'x
 same "zephyr prompt" "$(render zephyr prompt)" $'<|user|>\nWhat is 2+2?<|endoftext|>\n<|assistant|>\n 4 <|endoftext|>\n<|user|>\nAnd 3+3?<|endoftext|>\n<|assistant|>\n'x
@@ -72,6 +113,35 @@ status_is 1 "gzipped tokenizer" rad-tokenize -t "$TD/qwen3/tokenizer.json.gz" --
 status_is 1 "stop token missing from the tokenizer" rad-tokenize -t "$GPT2" -T chatml "$DATA/tokenize/pairs.jsonl"
 printf 'x = "\n' > "$T/bad.tmpl"
 status_is 1 "bad template file" rad-tokenize -t "$TINY" -T "$T/bad.tmpl" "$DATA/tokenize/pairs.jsonl"
+
+# --- the Qwen built-ins against the models' own Jinja chat templates (HF's settings) ---
+if command -v python3 >/dev/null && python3 -c 'import jinja2' 2>/dev/null; then
+	for m in qwen2.5 qwen3; do
+		python3 - "$TD/$m/tokenizer_config.json" "$DATA/tokenize/pairs.jsonl" > "$T/jinja.jsonl" <<'PY'
+import json, sys
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+cfg = json.load(open(sys.argv[1]))
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+env.filters["tojson"] = lambda x, **k: json.dumps(x, ensure_ascii=False)
+tpl = env.from_string(cfg["chat_template"])
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    p = tpl.render(messages=r["prompt"], add_generation_prompt=True, enable_thinking=False)
+    out = {"id": r["id"], "prompt": p}
+    for k in ("chosen", "rejected"):
+        full = tpl.render(messages=r["prompt"] + [{"role": "assistant", "content": r[k]}], enable_thinking=False)
+        assert full.startswith(p)
+        out[k] = full[len(p):]
+    print(json.dumps(out, ensure_ascii=False))
+PY
+		# the model's rendering ends a completion with "<|im_end|>\n"; a completion stops at <|im_end|>
+		rad-tokenize -t "$TINY" -T $m --render "$DATA/tokenize/pairs.jsonl" | jq -c '.chosen += "\n" | .rejected += "\n"' > "$T/ours.jsonl"
+		jq -c . "$T/jinja.jsonl" > "$T/theirs.jsonl"
+		ok_if "template $m renders as the model's Jinja template" cmp "$T/ours.jsonl" "$T/theirs.jsonl"
+	done
+else
+	skip "Jinja chat templates" "python3 with jinja2 is not available"
+fi
 
 # --- the PAIR stream: ids decode back to the rendered text ---
 rad-tokenize -t "$Q3" -T chatml -o "$T/p.rad" "$DATA/tokenize/pairs.jsonl"
@@ -97,6 +167,14 @@ fp2=$(rad-tokenize -t "$Q3" -T llama3 --render "$DATA/tokenize/pairs.jsonl" >/de
 same "fingerprint: tokenizer half shared, template half differs" "${fp2%-*} $([ "${fp2#*-}" != "${fp#*-}" ] && echo differs)" "${fp%-*} differs"
 rad-tokenize -t "$Q3" -T chatml "$DATA/tokenize/pairs.jsonl" "$DATA/tokenize/pairs.jsonl" | rad-dump > "$T/twice"
 same "deterministic" "$(head -3 "$T/twice")" "$(cat "$T/dump.jsonl")"
+
+# sharded with GNU parallel: the concatenated streams are the same pairs, in order
+if command -v parallel >/dev/null; then
+	parallel --will-cite --pipe -N1 --keep-order -j2 rad-tokenize -t "$Q3" -T chatml < "$DATA/tokenize/pairs.jsonl" > "$T/par.rad"
+	same "parallel shards concatenate to the same pairs" "$(rad-dump "$T/par.rad")" "$(cat "$T/dump.jsonl")"
+else
+	skip "parallel shards" "GNU parallel is not installed"
+fi
 
 # --- the boundary rule: "A" + "nswer" would merge into one token ---
 rad-tokenize -t "$GPT2" -T "$DATA/tokenize/answer.tmpl" --verbose "$DATA/tokenize/boundary.jsonl" 2>"$T/err" | rad-dump > "$T/b.jsonl"

@@ -158,6 +158,12 @@ static void test_write_roundtrip(void)
 	char num[40];
 	rad_format_double(num, sizeof num, 1.0 / 3);
 	EXPECT_STR(num, "0.3333333333333333");
+	rad_format_double(num, sizeof num, 10);
+	EXPECT_STR(num, "10.0");
+	rad_format_double(num, sizeof num, -100);
+	EXPECT_STR(num, "-100.0");
+	rad_format_double(num, sizeof num, 1e20);
+	EXPECT_STR(num, "1e+20");
 }
 
 static void test_zstd_sink(void)
