@@ -15,10 +15,12 @@
 
 static const char usage[] =
 "Usage: rad-init [OPTION]... -o DIR\n"
-"Write a new GPT-2-family model, initialised as GPT-2 is, to the checkpoint directory\n"
-"DIR (config.json + model.safetensors, Hugging Face layout).\n"
+"Write a new model, initialised as GPT-2 is, to the checkpoint directory DIR\n"
+"(config.json + model.safetensors, Hugging Face layout).\n"
 "\n"
 "  -o, --output DIR      the checkpoint directory (created if absent)\n"
+"      --arch A          gpt2 (default), llama (also SmolLM2, Llama-3.x), qwen2 (Qwen2,\n"
+"                        Qwen2.5: q/k/v biases) or qwen3 (per-head q/k norms)\n"
 "      --tokenizer FILE  tokenizer.json or encoder.json: sets the vocabulary size and is\n"
 "                        copied into DIR (with vocab.bpe beside an encoder.json)\n"
 "      --vocab N         vocabulary size (instead of, or checked against, --tokenizer)\n"
@@ -26,6 +28,13 @@ static const char usage[] =
 "      --heads N         attention heads (default 4)\n"
 "      --dim N           model width, a multiple of --heads (default 256)\n"
 "      --context N       maximum sequence length (default 1024)\n"
+"      --kv-heads N      key/value heads, dividing --heads (llama, qwen2, qwen3;\n"
+"                        default --heads)\n"
+"      --head-dim N      per-head width (llama, qwen2, qwen3; default dim / heads)\n"
+"      --ffn N           MLP width (default 4 x dim for gpt2, 8/3 x dim rounded up to\n"
+"                        a multiple of 32 otherwise)\n"
+"      --rope-theta X    rotary base (default 10000)\n"
+"      --untied          a separate output embedding (lm_head.weight)\n"
 "      --seed N          seed of the initialisation (default 0)\n"
 "      --dtype T         fp32 (default) or bf16 weights on disk\n"
 "      --verbose         a summary line on standard error\n"
@@ -35,7 +44,8 @@ static const char usage[] =
 "Exit status: 0 success, 1 bad tokenizer file or write failure, 2 bad usage.\n"
 "See rad-init(1).\n";
 
-enum { OPT_TOKENIZER = RAD_OPT_FIRST_TOOL, OPT_VOCAB, OPT_LAYERS, OPT_HEADS, OPT_DIM, OPT_CONTEXT, OPT_SEED, OPT_DTYPE };
+enum { OPT_TOKENIZER = RAD_OPT_FIRST_TOOL, OPT_VOCAB, OPT_LAYERS, OPT_HEADS, OPT_DIM, OPT_CONTEXT, OPT_SEED, OPT_DTYPE,
+       OPT_ARCH, OPT_KV_HEADS, OPT_HEAD_DIM, OPT_FFN, OPT_ROPE_THETA, OPT_UNTIED };
 
 static void copy_into(const char *from, const char *dir)
 {
@@ -64,11 +74,20 @@ int main(int argc, char **argv)
 		{"context", required_argument, 0, OPT_CONTEXT},
 		{"seed", required_argument, 0, OPT_SEED},
 		{"dtype", required_argument, 0, OPT_DTYPE},
+		{"arch", required_argument, 0, OPT_ARCH},
+		{"kv-heads", required_argument, 0, OPT_KV_HEADS},
+		{"head-dim", required_argument, 0, OPT_HEAD_DIM},
+		{"ffn", required_argument, 0, OPT_FFN},
+		{"rope-theta", required_argument, 0, OPT_ROPE_THETA},
+		{"untied", no_argument, 0, OPT_UNTIED},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	const char *out = NULL, *tok = NULL;
 	int vocab = 0, layers = 4, heads = 4, dim = 256, ctx = 1024, dtype = RAD_ST_F32;
+	int kv_heads = 0, head_dim = 0, ffn = 0, untied = 0;
+	double rope_theta = 10000.0;
+	const char *arch = "gpt2";
 	unsigned long long seed = 0;
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "o:", opts, NULL)) != -1;) {
@@ -86,13 +105,38 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "bf16")) dtype = RAD_ST_BF16;
 			else rad_usage_error("--dtype: fp32 or bf16, not \"%s\"", optarg);
 			break;
+		case OPT_ARCH:
+			if (strcmp(optarg, "gpt2") && strcmp(optarg, "llama") && strcmp(optarg, "qwen2") && strcmp(optarg, "qwen3"))
+				rad_usage_error("--arch: gpt2, llama, qwen2 or qwen3, not \"%s\"", optarg);
+			arch = optarg;
+			break;
+		case OPT_KV_HEADS: kv_heads = (int)rad_parse_int("kv-heads", optarg, 1, 1024); break;
+		case OPT_HEAD_DIM: head_dim = (int)rad_parse_int("head-dim", optarg, 2, 4096); break;
+		case OPT_FFN: ffn = (int)rad_parse_int("ffn", optarg, 1, 1 << 20); break;
+		case OPT_ROPE_THETA: {
+			char *end;
+			rope_theta = strtod(optarg, &end);
+			if (*end || !(rope_theta > 0)) rad_usage_error("--rope-theta: a positive number, not \"%s\"", optarg);
+			break;
+		}
+		case OPT_UNTIED: untied = 1; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
 	if (optind < argc) rad_usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (!out) rad_usage_error("--output DIR is required");
 	if (!tok && !vocab) rad_usage_error("give --tokenizer FILE or --vocab N");
-	if (dim % heads) rad_usage_error("--dim %d is not a multiple of --heads %d", dim, heads);
+	int gpt2 = !strcmp(arch, "gpt2");
+	if (gpt2 && dim % heads) rad_usage_error("--dim %d is not a multiple of --heads %d", dim, heads);
+	if (gpt2 && (kv_heads || head_dim))
+		rad_usage_error("--kv-heads and --head-dim are for --arch llama, qwen2 or qwen3");
+	if (!kv_heads) kv_heads = heads;
+	if (heads % kv_heads) rad_usage_error("--heads %d is not a multiple of --kv-heads %d", heads, kv_heads);
+	if (!gpt2 && !head_dim) {
+		if (dim % heads) rad_usage_error("--dim %d is not a multiple of --heads %d (or give --head-dim)", dim, heads);
+		head_dim = dim / heads;
+	}
+	if (!gpt2 && head_dim % 2) rad_usage_error("--head-dim %d: rotary positions need an even head width", head_dim);
 	if (tok) {
 		const char *err;
 		int v = rad_vocab_size_of(tok, &err);
@@ -102,6 +146,24 @@ int main(int argc, char **argv)
 	}
 	rad_model_config cfg;
 	rad_model_config_gpt2(&cfg, vocab, ctx, layers, heads, dim);
+	if (ffn) cfg.ffn_dim = ffn;
+	if (!gpt2) {
+		/* the Llama block; the variants differ in biases and q/k norms only */
+		snprintf(cfg.model_type, sizeof cfg.model_type, "%s", arch);
+		cfg.n_kv_heads = kv_heads;
+		cfg.head_dim = head_dim;
+		cfg.ffn_dim = ffn ? ffn : (8 * dim / 3 + 31) / 32 * 32;
+		cfg.norm = RAD_NORM_RMS;
+		cfg.pos = RAD_POS_ROPE;
+		cfg.mlp = RAD_MLP_SWIGLU;
+		cfg.norm_eps = 1e-6f;
+		cfg.qkv_bias = !strcmp(arch, "qwen2");
+		cfg.out_bias = cfg.mlp_bias = cfg.norm_bias = 0;
+		cfg.qk_norm = !strcmp(arch, "qwen3");
+		cfg.rope_theta = (float)rope_theta;
+		cfg.bos_id = cfg.eos_id = -1;
+	}
+	cfg.tied = !untied;
 	const char *err = NULL;
 	rad_model *m = rad_model_new(&cfg, &err);
 	if (!m) rad_usage_error("%s", err);
@@ -118,8 +180,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (rad_verbose)
-		rad_warn(NULL, "%s: %zu parameters (vocab %d, %d layers, %d heads, dim %d, context %d), fingerprint %016llx",
-		         out, m->nparams, vocab, layers, heads, dim, ctx, (unsigned long long)rad_model_fingerprint(m));
+		rad_warn(NULL, "%s: %s, %zu parameters (vocab %d, %d layers, %d heads, %d kv heads, dim %d, ffn %d, context %d), "
+		         "fingerprint %016llx", out, arch, m->nparams, vocab, layers, heads, cfg.n_kv_heads, dim, cfg.ffn_dim, ctx,
+		         (unsigned long long)rad_model_fingerprint(m));
 	rad_model_free(m);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "adamw.h"
@@ -51,6 +52,7 @@ static const char usage[] =
 "      --ref-model DIR      the reference log-probs must come from DIR (default: the\n"
 "                           starting model)\n"
 "      --no-ref-check       accept reference log-probs from any model\n"
+"      --no-save            write no checkpoint (benchmarks, dry runs)\n"
 "      --log FILE           metrics to FILE instead of standard output\n"
 "      --dump-grads FILE    write the first step's gradient (before clipping) as a\n"
 "                           safetensors file with the model's tensor names\n"
@@ -67,14 +69,14 @@ static const char usage[] =
 enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
 	OPT_TOTAL, OPT_MAX, OPT_ACCUM, OPT_CLIP, OPT_B1, OPT_B2, OPT_EPS, OPT_WD, OPT_SAVE, OPT_DTYPE, OPT_REF,
-	OPT_NOREF, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS,
+	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS,
 };
 
 typedef struct goal_stat { char *goal; long pairs; double correct, margins; } goal_stat;
 
 static struct {
 	const char *mdir, *out, *ref_dir, *log, *dump;
-	int resume, sched, accum, dtype, no_ref_check, threads;
+	int resume, sched, accum, dtype, no_ref_check, threads, no_save;
 	long warmup, total, max_steps, save_every;
 	double lr, clip, warmup_ratio;
 	unsigned long long seed;
@@ -93,6 +95,16 @@ static double T0;
 static rad_sink *LOG;
 static const char *FROM_DIR;
 static int DUMPED;
+static long TOTAL = -1;     /* steps the schedule spans */
+
+static double cpu_now(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static double C0;
 
 static double now(void)
 {
@@ -103,6 +115,7 @@ static double now(void)
 
 static void save(void)
 {
+	if (o.no_save) return;
 	const char *e = rad_checkpoint_save(o.out, M, &OPT, &ST, o.dtype, FROM_DIR);
 	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 	LAST_SAVED = ST.step;
@@ -154,11 +167,10 @@ static void update(int micro)
 		if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		DUMPED = 1;
 	}
-	rad_grad_clip(M->grads, M->nparams, gn, o.clip);
-	long total = o.total > 0 ? o.total : o.max_steps;
+	long total = TOTAL;
 	long warm = o.warmup >= 0 ? o.warmup : o.warmup_ratio > 0 ? (long)ceil(o.warmup_ratio * total) : 0;
 	double lr = rad_lr_at(o.sched, o.lr, ST.step, warm, total);
-	rad_adamw_step(&OPT, M, lr);
+	rad_adamw_step(&OPT, M, lr, rad_grad_clip_scale(gn, o.clip));   /* zeroes the gradient */
 	ST.step++;
 	double dt = now() - T0;
 	json_t *j = json_object();
@@ -179,6 +191,8 @@ static void update(int micro)
 	json_object_set_new(j, "learning_rate", json_real(lr));
 	json_object_set_new(j, "tokens", json_integer(TOKENS));
 	json_object_set_new(j, "tokens_per_s", json_real(dt > 0 ? TOKENS / dt : 0));
+	json_object_set_new(j, "step_s", json_real(dt));
+	json_object_set_new(j, "cpu_s", json_real(cpu_now() - C0));
 	int any_goal = 0;
 	for (int i = 0; i < NGOALS; i++) any_goal |= GOALS[i].goal[0] != 0;
 	if (any_goal) {
@@ -201,9 +215,39 @@ static void update(int micro)
 	NGOALS = 0;
 	memset(&STATS, 0, sizeof STATS);
 	TOKENS = 0;
-	rad_model_zero_grads(M);
 	if (o.save_every > 0 && ST.step % o.save_every == 0) save();
 	T0 = now();
+	C0 = cpu_now();
+}
+
+/* The chosen sequences of b only (SFT needs no rejected ones): a view sharing b's token
+ * arrays, with its own sequence arrays. */
+static void chosen_view(const rad_batch *b, rad_batch *v)
+{
+	*v = *b;
+	v->seq_row = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_start = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_len = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_pair = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_chosen = rad_malloc(b->nseq + 1);
+	v->ref_logp = NULL;
+	v->ref_ntok = NULL;
+	int n = 0;
+	for (int s = 0; s < b->nseq; s++) {
+		if (!b->seq_chosen[s]) continue;
+		v->seq_row[n] = b->seq_row[s];
+		v->seq_start[n] = b->seq_start[s];
+		v->seq_len[n] = b->seq_len[s];
+		v->seq_pair[n] = b->seq_pair[s];
+		v->seq_chosen[n] = 1;
+		n++;
+	}
+	v->nseq = n;
+}
+
+static void free_view(rad_batch *v)
+{
+	free(v->seq_row); free(v->seq_start); free(v->seq_len); free(v->seq_pair); free(v->seq_chosen);
 }
 
 static void check_ref(const rad_reader *rd)
@@ -262,6 +306,7 @@ int main(int argc, char **argv)
 		{"dtype", required_argument, 0, OPT_DTYPE},
 		{"ref-model", required_argument, 0, OPT_REF},
 		{"no-ref-check", no_argument, 0, OPT_NOREF},
+		{"no-save", no_argument, 0, OPT_NOSAVE},
 		{"log", required_argument, 0, OPT_LOG},
 		{"dump-grads", required_argument, 0, OPT_DUMP},
 		{"seed", required_argument, 0, OPT_SEED},
@@ -315,6 +360,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_REF: o.ref_dir = optarg; break;
 		case OPT_NOREF: o.no_ref_check = 1; break;
+		case OPT_NOSAVE: o.no_save = 1; break;
 		case OPT_LOG: o.log = optarg; break;
 		case OPT_DUMP: o.dump = optarg; break;
 		case OPT_SEED: o.seed = (unsigned long long)rad_parse_int("seed", optarg, 0, (1LL << 62)); break;
@@ -325,10 +371,7 @@ int main(int argc, char **argv)
 	if (!o.out) rad_usage_error("--output DIR is required");
 	if (OPT.beta1 >= 1 || OPT.beta2 >= 1) rad_usage_error("--adam-beta1 and --adam-beta2 must be below 1");
 	if (o.lo.kind != RAD_LOSS_SFT && o.lo.beta <= 0) rad_usage_error("--beta must be positive");
-	if (o.sched != RAD_SCHED_CONSTANT && o.total < 0 && o.max_steps < 0)
-		rad_usage_error("--schedule %s needs --total-steps or --max-steps", o.sched == RAD_SCHED_LINEAR ? "linear" : "cosine");
-	if (o.warmup_ratio > 0 && o.total < 0 && o.max_steps < 0)
-		rad_usage_error("--warmup-ratio needs --total-steps or --max-steps");
+	TOTAL = o.total > 0 ? o.total : o.max_steps;
 	if (o.warmup >= 0 && o.warmup_ratio >= 0) rad_usage_error("give --warmup-steps or --warmup-ratio, not both");
 
 	const char *e;
@@ -375,9 +418,21 @@ int main(int argc, char **argv)
 	int32_t *nt = NULL;
 	int done = o.max_steps > 0 && ST.step >= o.max_steps;
 	T0 = now();
+	C0 = cpu_now();
 	for (int i = 0; i < ninputs && !done; i++) {
 		rad_reader *rd = rad_reader_open(inputs[i], RAD_KIND_BATCHES);
 		int checked = 0;
+		if (i == 0 && TOTAL < 0) {   /* rad-pack's header counts the batches of a file */
+			json_t *mj = json_loads(rad_reader_header(rd)->meta ? rad_reader_header(rd)->meta : "{}", 0, NULL);
+			json_t *nb = json_object_get(mj, "batches");
+			if (json_is_integer(nb) && json_integer_value(nb) > 0 && ninputs == 1)
+				TOTAL = (long)((json_integer_value(nb) + o.accum - 1) / o.accum);
+			json_decref(mj);
+		}
+		if (i == 0 && TOTAL < 0 && (o.sched != RAD_SCHED_CONSTANT || o.warmup_ratio > 0))
+			rad_usage_error("--schedule %s and --warmup-ratio need the number of steps: --total-steps, --max-steps, "
+			                "or one input whose header counts its batches", o.sched == RAD_SCHED_LINEAR ? "linear" :
+			                o.sched == RAD_SCHED_COSINE ? "cosine" : "constant");
 		while (!done && rad_reader_next(rd, &rec)) {
 			if (rec.type != RAD_REC_BATCH) continue;
 			if (consumed < ST.batches) { consumed++; skipped++; continue; }
@@ -391,9 +446,11 @@ int main(int argc, char **argv)
 			nt = rad_realloc(nt, ns * sizeof *nt);
 			rc = rad_realloc(rc, np * sizeof *rc);
 			rr = rad_realloc(rr, np * sizeof *rr);
-			if ((e = rad_model_forward(M, &b, lp, nt))) rad_die(RAD_EXIT_DATA, where, "%s", e);
+			rad_batch sv, *run = &b;
+			if (o.lo.kind == RAD_LOSS_SFT) { chosen_view(&b, &sv); run = &sv; }
+			if ((e = rad_model_forward(M, run, lp, nt))) rad_die(RAD_EXIT_DATA, where, "%s", e);
 			double before = STATS.loss;
-			if ((e = rad_loss_compute(&o.lo, &b, lp, nt, 1.0 / o.accum, dl, &STATS, rc, rr)))
+			if ((e = rad_loss_compute(&o.lo, run, lp, nt, 1.0 / o.accum, dl, &STATS, rc, rr)))
 				rad_die(RAD_EXIT_DATA, where, "%s", e);
 			if (!isfinite(STATS.loss - before)) {
 				rad_warn(where, "step %ld: the loss is %g; stopping", ST.step + 1, STATS.loss - before);
@@ -402,8 +459,9 @@ int main(int argc, char **argv)
 			}
 			if (o.lo.kind != RAD_LOSS_SFT)
 				for (int p = 0; p < b.npair; p++) goal_add(b.goal[p] ? b.goal[p] : "", rc[p] > rr[p], rc[p] - rr[p]);
-			rad_model_backward(M, &b, dl);
-			for (int s = 0; s < b.nseq; s++) TOKENS += b.seq_len[s];
+			rad_model_backward(M, run, dl);
+			for (int s = 0; s < run->nseq; s++) TOKENS += run->seq_len[s];
+			if (run == &sv) free_view(&sv);
 			consumed++;
 			if (++micro == o.accum) {
 				ST.batches = consumed;
@@ -421,11 +479,14 @@ int main(int argc, char **argv)
 	rad_progress_done();
 	if (resumed && consumed < ST.batches)
 		rad_die(RAD_EXIT_DATA, NULL, "the input ended after %ld batches, but the checkpoint had read %ld", consumed, ST.batches);
-	if (LAST_SAVED != ST.step || !rad_checkpoint_exists(o.out)) save();
+	if (!o.no_save && (LAST_SAVED != ST.step || !rad_checkpoint_exists(o.out))) save();
 	rad_sink_close(LOG);
-	if (rad_verbose)
-		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s", ST.step,
-		         ST.step - start_step, consumed, skipped, o.out);
+	if (rad_verbose) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s; peak RSS %.0f MiB",
+		         ST.step, ST.step - start_step, consumed, skipped, o.no_save ? "not written" : o.out, ru.ru_maxrss / 1024.0);
+	}
 	rad_batch_free(&b);
 	rad_rec_free(&rec);
 	free(lp); free(dl); free(nt); free(rc); free(rr);

@@ -1,5 +1,5 @@
 /* adamw.c — AdamW, schedules, global-norm clipping.
- *   p -= lr wd p  (decay tensors only);  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+ *   g = gscale g;  p -= lr wd p  (decay tensors only);  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
  *   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
 #include <math.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@ void rad_adamw_free(rad_adamw *a)
 	a->m = a->v = NULL;
 }
 
-void rad_adamw_step(rad_adamw *a, rad_model *m, double lr)
+void rad_adamw_step(rad_adamw *a, rad_model *m, double lr, float gscale)
 {
 	a->step++;
 	double bc1 = 1 - pow(a->beta1, (double)a->step), bc2 = 1 - pow(a->beta2, (double)a->step);
@@ -35,7 +35,8 @@ void rad_adamw_step(rad_adamw *a, rad_model *m, double lr)
 		float decay = t->decay ? (float)(1 - lr * a->weight_decay) : 1.0f;
 		#pragma omp parallel for schedule(static)
 		for (size_t j = 0; j < n; j++) {
-			float gj = g[j];
+			float gj = g[j] * gscale;
+			g[j] = 0.0f;
 			p[j] *= decay;
 			mm[j] = b1 * mm[j] + (1 - b1) * gj;
 			vv[j] = b2 * vv[j] + (1 - b2) * gj * gj;
@@ -85,10 +86,8 @@ double rad_grad_norm(const float *g, size_t n)
 	return sqrt(s);
 }
 
-void rad_grad_clip(float *g, size_t n, double norm, double max_norm)
+float rad_grad_clip_scale(double norm, double max_norm)
 {
-	if (max_norm <= 0 || norm <= max_norm) return;
-	float c = (float)(max_norm / (norm + 1e-6));
-	#pragma omp parallel for schedule(static)
-	for (size_t i = 0; i < n; i++) g[i] *= c;
+	if (max_norm <= 0 || norm <= max_norm) return 1.0f;
+	return (float)(max_norm / (norm + 1e-6));
 }

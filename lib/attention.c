@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 #include "layers.h"
+#include "vmath.h"
 
 void openblas_set_num_threads(int);
 int openblas_get_num_threads(void);
@@ -52,7 +53,8 @@ void rad_attention_forward(float *out, float *att, const float *qkv, const int *
 				float mx = r[0];
 				for (int j = 1; j <= i; j++) mx = r[j] > mx ? r[j] : mx;
 				float sum = 0;
-				for (int j = 0; j <= i; j++) { r[j] = expf(r[j] - mx); sum += r[j]; }
+				#pragma omp simd reduction(+:sum)
+				for (int j = 0; j <= i; j++) { r[j] = rad_expf(r[j] - mx); sum += r[j]; }
 				float inv = 1.0f / sum;
 				for (int j = 0; j <= i; j++) r[j] *= inv;
 				for (int j = i + 1; j < L; j++) r[j] = 0.0f;
@@ -98,6 +100,7 @@ void rad_attention_backward(float *dqkv, float *datt, const float *dout, const f
 				float *dr = da + (size_t)i * L;
 				const float *ar = a + (size_t)i * L;
 				float dot = 0;
+				#pragma omp simd reduction(+:dot)
 				for (int j = 0; j <= i; j++) dot += dr[j] * ar[j];
 				for (int j = 0; j <= i; j++) dr[j] = ar[j] * (dr[j] - dot);
 				for (int j = i + 1; j < L; j++) dr[j] = 0.0f;

@@ -79,7 +79,7 @@ static void hex64(char out[17], uint64_t v) { snprintf(out, 17, "%016" PRIx64, v
 const char *rad_checkpoint_save(const char *dir, const rad_model *m, const rad_adamw *opt,
                                 const rad_train_state *st, int dtype, const char *from_dir)
 {
-	char tmp[1100], p[1200], q[1200];
+	char tmp[1100], p[1200], q[1400];
 	const char *e;
 	snprintf(tmp, sizeof tmp, "%s.tmp", dir);
 	rm_rf(tmp);

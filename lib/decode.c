@@ -3,12 +3,19 @@
  * The work unit is a list of rows: row r is token tok[r] of slot slot[r], at the next free
  * position of that slot (rows of one slot in order).  A prefill is n rows of one slot;
  * a batched step is one row for each of several slots.  Per layer:
- *   x[n,C] -> norm1 -> qkv[n,(H+2G)*D] -> k, v rows written into the cache at their
- *   positions -> each row's query heads attend over its slot's cache [0, pos] (query head
- *   h reads key/value head h / (H/G)) -> out proj -> residual -> norm2 -> MLP -> residual
- * then the final norm and the LM head at the rows whose logits are wanted.  The products
- * go through the same layer kernels as rad_model_forward (lib/layers.h), so a token's
- * logits agree with the full forward's to rounding. */
+ *   x[n,C] -> norm1 -> qkv[n,(H+2G)*D] (-> q/k norms) (-> RoPE at each row's position)
+ *   -> k, v rows written into the cache at their positions -> each row's query heads attend over its slot's cache [0, pos] (query head
+ *   h reads key/value head h / (H/G)) -> out proj -> residual -> norm2 -> MLP (GELU or
+ *   SwiGLU) -> residual; LayerNorm or RMSNorm as the configuration says (model.h)
+ * then the final norm and the LM head at the rows whose logits are wanted.
+ *
+ * Products: a prefill of many tokens goes through BLAS sgemm like rad_model_forward.  A
+ * batched step (and any short list of rows) uses rows_linear below instead: each weight
+ * row is read once for all the rows of the step, and each output is one dot product
+ * computed the same way whatever the number of rows, so a slot's numbers do not depend
+ * on which other slots share its step (generation stays the same under any batching or
+ * sharding), and sgemm's packing of the whole weight matrix for a single row (most of
+ * the time of a one-token step through sgemm, measured) is avoided. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -17,6 +24,7 @@
 #include "cli.h"
 #include "decode.h"
 #include "layers.h"
+#include "llama_layers.h"
 #include "model.h"
 
 rad_kv_cache *rad_kv_cache_new(const rad_model *m, int nslots, int max_len)
@@ -51,6 +59,52 @@ void rad_kv_cache_reset(rad_kv_cache *kv, int slot)
 	if (slot >= 0 && slot < kv->nslots) kv->len[slot] = 0;
 }
 
+/* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over blocks of 4 outputs, each x row against
+ * the 4 weight rows with 4 independent accumulators; how an output is summed depends on
+ * its index only, never on n. */
+static void rows_linear(float *y, const float *x, const float *w, const float *b, int n, int in, int out)
+{
+	int nb = (out + 3) / 4;
+	#pragma omp parallel for schedule(static)
+	for (int ob = 0; ob < nb; ob++) {
+		int o = 4 * ob;
+		if (o + 4 <= out) {
+			const float *w0 = w + (size_t)o * in, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
+			for (int r = 0; r < n; r++) {
+				const float *xr = x + (size_t)r * in;
+				float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+				#pragma omp simd reduction(+:d0, d1, d2, d3)
+				for (int i = 0; i < in; i++) {
+					d0 += w0[i] * xr[i];
+					d1 += w1[i] * xr[i];
+					d2 += w2[i] * xr[i];
+					d3 += w3[i] * xr[i];
+				}
+				float *yr = y + (size_t)r * out + o;
+				yr[0] = d0 + (b ? b[o] : 0.0f);
+				yr[1] = d1 + (b ? b[o + 1] : 0.0f);
+				yr[2] = d2 + (b ? b[o + 2] : 0.0f);
+				yr[3] = d3 + (b ? b[o + 3] : 0.0f);
+			}
+		} else {
+			for (int oo = o; oo < out; oo++) {
+				const float *wr = w + (size_t)oo * in;
+				for (int r = 0; r < n; r++) {
+					const float *xr = x + (size_t)r * in;
+					float d = 0;
+					#pragma omp simd reduction(+:d)
+					for (int i = 0; i < in; i++) d += wr[i] * xr[i];
+					y[(size_t)r * out + oo] = d + (b ? b[oo] : 0.0f);
+				}
+			}
+		}
+	}
+}
+
+#define ROWWISE_MAX 8   /* up to this many rows of one call, rows_linear */
+
+typedef void (*linear_fn)(float *y, const float *x, const float *w, const float *b, int n, int in, int out);
+
 /* The cache row of (layer, slot, position). */
 static float *kv_at(float *base, const rad_kv_cache *kv, int l, int slot, int pos)
 {
@@ -61,36 +115,56 @@ static float *kv_at(float *base, const rad_kv_cache *kv, int l, int slot, int po
  * pointers into it, never `sc` itself). */
 typedef struct scratch {
 	size_t cap_rows, cap_scores, cap_out;
-	float *x, *xn, *qkv, *ao, *tmp, *up, *mean, *rstd, *scores, *sel;
+	float *x, *xn, *qkv, *qkvr, *ao, *tmp, *up, *act, *mean, *rstd, *qkr, *cs, *scores, *sel;
 	int32_t *pos;
+	float *inv_freq;
+	size_t dims[6];          /* the shapes the row buffers were sized for */
 } scratch;
 static __thread scratch sc;
 
 static void scratch_get(const rad_model_config *c, int n, int max_len, int nout)
 {
 	size_t C = c->dim, W = (size_t)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
-	size_t HD = (size_t)c->n_heads * c->head_dim, F = c->ffn_dim;
+	size_t HD = (size_t)c->n_heads * c->head_dim, F = c->ffn_dim, D = c->head_dim;
 	size_t nthr = (size_t)omp_get_max_threads();
-	if ((size_t)n > sc.cap_rows) {
-		free(sc.x); free(sc.xn); free(sc.qkv); free(sc.ao); free(sc.tmp); free(sc.up);
-		free(sc.mean); free(sc.rstd); free(sc.pos);
-		sc.cap_rows = n;
-		sc.x = rad_malloc(n * C * 4); sc.xn = rad_malloc(n * C * 4);
-		sc.qkv = rad_malloc(n * W * 4); sc.ao = rad_malloc(n * HD * 4);
-		sc.tmp = rad_malloc(n * C * 4); sc.up = rad_malloc(n * F * 4);
-		sc.mean = rad_malloc(n * 4); sc.rstd = rad_malloc(n * 4);
-		sc.pos = rad_malloc(n * 4);
+	size_t dims[6] = {C, W, HD, F, D, (size_t)(c->n_heads + c->n_kv_heads)};
+	if ((size_t)n > sc.cap_rows || memcmp(dims, sc.dims, sizeof dims)) {
+		memcpy(sc.dims, dims, sizeof dims);
+		free(sc.x); free(sc.xn); free(sc.qkv); free(sc.qkvr); free(sc.ao); free(sc.tmp); free(sc.up);
+		free(sc.act); free(sc.mean); free(sc.rstd); free(sc.qkr); free(sc.cs); free(sc.pos);
+		if ((size_t)n > sc.cap_rows) sc.cap_rows = n;
+		size_t N = sc.cap_rows;
+		sc.x = rad_malloc(N * C * 4); sc.xn = rad_malloc(N * C * 4);
+		sc.qkv = rad_malloc(N * W * 4); sc.qkvr = rad_malloc(N * W * 4); sc.ao = rad_malloc(N * HD * 4);
+		sc.tmp = rad_malloc(N * C * 4); sc.up = rad_malloc(N * 2 * F * 4); sc.act = rad_malloc(N * F * 4);
+		sc.mean = rad_malloc(N * 4); sc.rstd = rad_malloc(N * 4);
+		sc.qkr = rad_malloc(N * (c->n_heads + c->n_kv_heads) * 4);
+		sc.cs = rad_malloc(N * D * 4);
+		sc.pos = rad_malloc(N * 4);
+	}
+	if (c->pos == RAD_POS_ROPE) {   /* the frequencies of this model (recomputed per call: cheap) */
+		free(sc.inv_freq);
+		sc.inv_freq = rad_malloc((D / 2 + 1) * 4);
+		rad_rope_inv_freq(sc.inv_freq, (int)D, c->rope_theta, c->rope_scaling, c->rope_factor, c->rope_low_freq,
+		                  c->rope_high_freq, c->rope_orig_ctx);
+	}
+	if ((size_t)nout * C > sc.cap_out || sc.dims[0] != C) {
+		free(sc.sel);
+		sc.cap_out = (size_t)nout * C;
+		sc.sel = rad_malloc(sc.cap_out * 4);
 	}
 	if (nthr * max_len > sc.cap_scores) {
 		free(sc.scores);
 		sc.cap_scores = nthr * max_len;
 		sc.scores = rad_malloc(sc.cap_scores * 4);
 	}
-	if ((size_t)nout * C > sc.cap_out) {
-		free(sc.sel);
-		sc.cap_out = (size_t)nout * C;
-		sc.sel = rad_malloc(sc.cap_out * 4);
-	}
+}
+
+/* The model's norm (LayerNorm or RMSNorm) of x[n,C] into y (may alias x). */
+static void norm(const rad_model_config *c, float *y, const float *x, const float *w, const float *b, int n)
+{
+	if (c->norm == RAD_NORM_RMS) rad_rmsnorm_forward(y, sc.rstd, x, w, n, c->dim, c->norm_eps);
+	else rad_layernorm_forward(y, sc.mean, sc.rstd, x, w, b, n, c->dim, c->norm_eps);
 }
 
 /* Attention of each row over its slot's cache, written into ao[n, H*D]. */
@@ -126,13 +200,12 @@ static void attend(const rad_model_config *c, const rad_kv_cache *kv, int l, int
 	}
 }
 
-const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
-                            int nout, const int *out_rows, float *logits)
+static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
+                               int nout, const int *out_rows, float *logits, int rowwise)
 {
+	linear_fn lin = rowwise ? rows_linear : rad_matmul_forward;
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
-	if (c->norm != RAD_NORM_LAYER || c->pos != RAD_POS_LEARNED || c->mlp != RAD_MLP_GELU || c->qk_norm)
-		return "decoding supports the GPT-2 family only (LayerNorm, learned positions, GELU)";
 	if (n <= 0) return "nothing to decode";
 	scratch_get(c, n, kv->max_len, nout);
 	/* positions: each slot continues from its cache */
@@ -158,23 +231,36 @@ const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *sl
 	int W = (H + 2 * G) * D, HD = H * D, GD = G * D;
 	const rad_weights *w = &m->w;
 	float *x = sc.x;
-	rad_embedding_forward(x, w->wte, w->wpe, tok, sc.pos, n, C);
+	int rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	rad_embedding_forward(x, w->wte, rope ? NULL : w->wpe, tok, sc.pos, n, C);
+	if (rope) rad_rope_table(sc.cs, sc.pos, n, sc.inv_freq, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		const rad_layer_weights *y = &w->layer[l];
-		rad_layernorm_forward(sc.xn, sc.mean, sc.rstd, x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
-		rad_matmul_forward(sc.qkv, sc.xn, y->wqkv, y->bqkv, n, C, W);
+		norm(c, sc.xn, x, y->norm1_w, y->norm1_b, n);
+		if (c->qk_norm) {
+			lin(sc.qkvr, sc.xn, y->wqkv, y->bqkv, n, C, W);
+			rad_qknorm_forward(sc.qkv, sc.qkr, sc.qkvr, y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
+		} else {
+			lin(sc.qkv, sc.xn, y->wqkv, y->bqkv, n, C, W);
+		}
+		if (rope) rad_rope_forward(sc.qkv, sc.cs, n, H, G, D);
 		for (int r = 0; r < n; r++) {
 			const float *row = sc.qkv + (size_t)r * W;
 			memcpy(kv_at(kv->k, kv, l, slot[r], sc.pos[r]), row + HD, sizeof(float) * GD);
 			memcpy(kv_at(kv->v, kv, l, slot[r], sc.pos[r]), row + HD + GD, sizeof(float) * GD);
 		}
 		attend(c, kv, l, n, slot, sc.pos, sc.qkv, sc.ao, sc.scores);
-		rad_matmul_forward(sc.tmp, sc.ao, y->wo, y->bo, n, HD, C);
+		lin(sc.tmp, sc.ao, y->wo, y->bo, n, HD, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
-		rad_layernorm_forward(sc.xn, sc.mean, sc.rstd, x, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-		rad_matmul_forward(sc.up, sc.xn, y->w_up, y->b_up, n, C, F);
-		rad_gelu_forward(sc.up, sc.up, (size_t)n * F);
-		rad_matmul_forward(sc.tmp, sc.up, y->w_down, y->b_down, n, F, C);
+		norm(c, sc.xn, x, y->norm2_w, y->norm2_b, n);
+		if (swiglu) {
+			lin(sc.up, sc.xn, y->w_up, y->b_up, n, C, 2 * F);
+			rad_swiglu_forward(sc.act, sc.up, n, F);
+		} else {
+			lin(sc.act, sc.xn, y->w_up, y->b_up, n, C, F);
+			rad_gelu_forward(sc.act, sc.act, (size_t)n * F);
+		}
+		lin(sc.tmp, sc.act, y->w_down, y->b_down, n, F, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
 	}
 	for (int r = 0; r < n; r++)
@@ -182,9 +268,15 @@ const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *sl
 	if (nout <= 0) return NULL;
 	for (int o = 0; o < nout; o++)
 		memcpy(sc.sel + (size_t)o * C, x + (size_t)out_rows[o] * C, sizeof(float) * C);
-	rad_layernorm_forward(sc.sel, sc.mean, sc.rstd, sc.sel, w->normf_w, w->normf_b, nout, C, c->norm_eps);
-	rad_matmul_forward(logits, sc.sel, w->lm_head, NULL, nout, C, c->vocab);
+	norm(c, sc.sel, sc.sel, w->normf_w, w->normf_b, nout);
+	(rowwise || nout <= ROWWISE_MAX ? rows_linear : rad_matmul_forward)(logits, sc.sel, w->lm_head, NULL, nout, C, c->vocab);
 	return NULL;
+}
+
+const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
+                            int nout, const int *out_rows, float *logits)
+{
+	return decode_rows(m, kv, n, slot, tok, nout, out_rows, logits, n <= ROWWISE_MAX);
 }
 
 const char *rad_model_decode(rad_model *m, rad_kv_cache *kv, int slot, const int32_t *tok, int n, float *logits)
@@ -202,7 +294,7 @@ const char *rad_model_decode_step(rad_model *m, rad_kv_cache *kv, int n, const i
 {
 	int *rows = rad_malloc(sizeof(int) * (n > 0 ? n : 1));
 	for (int i = 0; i < n; i++) rows[i] = i;
-	const char *e = rad_decode_rows(m, kv, n, slots, tok, n, rows, logits);
+	const char *e = decode_rows(m, kv, n, slots, tok, n, rows, logits, 1);
 	free(rows);
 	return e;
 }

@@ -13,7 +13,8 @@
  * Returns NULL or a message (bad slot or token, cache full, unsupported model). */
 const char *rad_decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int *slot, const int32_t *tok,
                             int nout, const int *out_rows, float *logits);
-/* One token for each of slots[n]; logits[n, V], row i for slots[i]. */
+/* One token for each of slots[n]; logits[n, V], row i for slots[i].  Each slot's logits
+ * are the same bits whatever the other slots of the step are. */
 const char *rad_model_decode_step(rad_model *m, rad_kv_cache *kv, int n, const int *slots, const int32_t *tok,
                                   float *logits);
 

@@ -46,15 +46,17 @@ void rad_attention_backward(float *dqkv, float *datt, const float *dout, const f
                             int g, int d);
 
 /* logprobs.c — LM head and log-softmax at selected rows only, in chunks.
- *   x[M,C] (rows already gathered), w[V,C], target[M]: logp[M] = log softmax(x w^T)[target].
- * scratch holds chunk*V floats (rad_logprobs_chunk rows per chunk). */
+ *   x[M,C] (rows already gathered), w[V,C], target[M]: logp[M] = log softmax(x w^T)[target],
+ *   lse[M] the log-sum-exp of each row (kept for the backward).
+ * scratch holds rows*V floats: with rows >= M the logits of every row stay there for the
+ * backward; otherwise the backward recomputes them `rows` at a time
+ * (rad_logprobs_chunk(V) is a good chunk). */
 int rad_logprobs_chunk(int v);
-void rad_logprobs_forward(float *logp, const float *x, const float *w, const int32_t *target,
-                          int m, int c, int v, float *scratch);
-/* Given dlogp[M] (d loss / d logp of each row): dx[M,C] written, dw[V,C] += . The logits
- * are recomputed chunk by chunk (never all kept). */
-void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *x, const float *w,
-                           const int32_t *target, int m, int c, int v, float *scratch);
+void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const int32_t *target,
+                          int m, int c, int v, float *scratch, int rows);
+/* Given dlogp[M] (d loss / d logp of each row): dx[M,C] written, dw[V,C] += . */
+void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *lse, const float *x,
+                           const float *w, const int32_t *target, int m, int c, int v, float *scratch, int rows);
 
 /* embedding.c — x[N,C] = wte[tok] (+ wpe[pos]); backward adds into dwte, dwpe
  * (deterministic: serial over tokens, vectorised over C). */

@@ -1,12 +1,15 @@
 /* logprobs.c — LM head and log-softmax at the completion positions only, in chunks.
  *
  * For rows x[M,C] and targets t[M]: z = x W^T (W [V,C]); logp = z[t] - logsumexp(z).
- * Only `chunk` rows of logits exist at a time (chunk x V floats of scratch); the backward
- * recomputes them rather than keep M x V:
+ * The logits exist only for the completion rows, never for prompt or padding tokens.
+ * When scratch holds all M rows (rows >= M) the forward leaves the logits there and the
+ * backward uses them; otherwise `rows` rows at a time are computed, and the backward
+ * recomputes them chunk by chunk:
  *   dz_j = dlogp (1[j = t] - softmax(z)_j);  dx = dz W;  dW += dz^T x */
 #include <cblas.h>
 #include <math.h>
 #include "layers.h"
+#include "vmath.h"
 
 int rad_logprobs_chunk(int v)
 {
@@ -15,21 +18,22 @@ int rad_logprobs_chunk(int v)
 	return r < 8 ? 8 : r > 256 ? 256 : (int)r;
 }
 
-/* Row-wise: max and log-sum-exp of z[V]. */
+/* log-sum-exp of z[V] */
 static float row_lse(const float *z, int v)
 {
 	float mx = z[0];
-	for (int j = 1; j < v; j++) mx = z[j] > mx ? z[j] : mx;
+	#pragma omp simd reduction(max:mx)
+	for (int j = 0; j < v; j++) mx = z[j] > mx ? z[j] : mx;
 	float s = 0;
 	#pragma omp simd reduction(+:s)
-	for (int j = 0; j < v; j++) s += expf(z[j] - mx);
+	for (int j = 0; j < v; j++) s += rad_expf(z[j] - mx);
 	return mx + logf(s);
 }
 
-void rad_logprobs_forward(float *logp, const float *x, const float *w, const int32_t *target,
-                          int m, int c, int v, float *scratch)
+void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const int32_t *target,
+                          int m, int c, int v, float *scratch, int rows)
 {
-	int ch = rad_logprobs_chunk(v);
+	int keep = rows >= m, ch = keep ? m : rows;
 	for (int r0 = 0; r0 < m; r0 += ch) {
 		int n = m - r0 < ch ? m - r0 : ch;
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, v, c, 1.0f, x + (size_t)r0 * c, c,
@@ -37,25 +41,28 @@ void rad_logprobs_forward(float *logp, const float *x, const float *w, const int
 		#pragma omp parallel for schedule(static)
 		for (int i = 0; i < n; i++) {
 			const float *z = scratch + (size_t)i * v;
-			logp[r0 + i] = z[target[r0 + i]] - row_lse(z, v);
+			float l = row_lse(z, v);
+			lse[r0 + i] = l;
+			logp[r0 + i] = z[target[r0 + i]] - l;
 		}
 	}
 }
 
-void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *x, const float *w,
-                           const int32_t *target, int m, int c, int v, float *scratch)
+void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *lse, const float *x,
+                           const float *w, const int32_t *target, int m, int c, int v, float *scratch, int rows)
 {
-	int ch = rad_logprobs_chunk(v);
+	int keep = rows >= m, ch = keep ? m : rows;
 	for (int r0 = 0; r0 < m; r0 += ch) {
 		int n = m - r0 < ch ? m - r0 : ch;
 		const float *xc = x + (size_t)r0 * c;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, v, c, 1.0f, xc, c, w, c, 0.0f, scratch, v);
+		if (!keep)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, v, c, 1.0f, xc, c, w, c, 0.0f, scratch, v);
 		#pragma omp parallel for schedule(static)
 		for (int i = 0; i < n; i++) {
 			float *z = scratch + (size_t)i * v;
-			float lse = row_lse(z, v), g = dlogp[r0 + i];
+			float l = lse[r0 + i], g = dlogp[r0 + i];
 			#pragma omp simd
-			for (int j = 0; j < v; j++) z[j] = -g * expf(z[j] - lse);
+			for (int j = 0; j < v; j++) z[j] = -g * rad_expf(z[j] - l);
 			z[target[r0 + i]] += g;
 		}
 		/* dx[n,C] = dz[n,V] W[V,C];  dW[V,C] += dz^T x */

@@ -1,9 +1,9 @@
 /* model.c — the generic decoder: weight layout, HF tensor names, initialisation, and the
  * forward and backward passes over a batch (layers in lib/layers.h).
  *
- * Variants are configuration (model.h); this build runs LayerNorm + learned positions +
- * GELU (the GPT-2 family).  The Llama/Qwen names are laid out here already so that their
- * checkpoints map onto the same fused buffers. */
+ * Variants are configuration (model.h): LayerNorm + learned positions + GELU (the GPT-2
+ * family) or RMSNorm + RoPE + SwiGLU with grouped-query attention, optional q/k/v biases
+ * and per-head q/k norms (Llama, Mistral, Qwen2, Qwen3), over the same fused buffers. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include "cli.h"
 #include "layers.h"
+#include "llama_layers.h"
 #include "model.h"
 #include "rng.h"
 
@@ -44,11 +45,22 @@ const char *rad_model_config_check(const rad_model_config *c)
 		return "every size (vocab, context, dim, layers, heads, head_dim, ffn) must be positive";
 	if (c->n_heads % c->n_kv_heads)
 		return "heads must be a multiple of key/value heads";
-	if (c->norm != RAD_NORM_LAYER || c->pos != RAD_POS_LEARNED || c->mlp != RAD_MLP_GELU || c->qk_norm) {
-		snprintf(msg, sizeof msg, "model_type \"%s\": RMSNorm, RoPE, SwiGLU and q/k norms are not supported by this build",
+	int gpt2 = !strcmp(c->model_type, "gpt2");
+	if (gpt2 && (c->norm != RAD_NORM_LAYER || c->pos != RAD_POS_LEARNED || c->mlp != RAD_MLP_GELU || c->qk_norm)) {
+		snprintf(msg, sizeof msg, "model_type \"gpt2\" is LayerNorm, learned positions and GELU only");
+		return msg;
+	}
+	if (!gpt2 && (c->norm != RAD_NORM_RMS || c->pos != RAD_POS_ROPE || c->mlp != RAD_MLP_SWIGLU || c->norm_bias ||
+	              c->mlp_bias)) {
+		snprintf(msg, sizeof msg, "model_type \"%s\": only RMSNorm without bias, RoPE and SwiGLU without biases are supported",
 		         c->model_type);
 		return msg;
 	}
+	if (c->pos == RAD_POS_ROPE && (c->head_dim % 2 || c->rope_theta <= 0))
+		return "rotary positions need an even head_dim and rope_theta > 0";
+	if (c->rope_scaling == RAD_ROPE_LLAMA3 && (c->rope_factor <= 0 || c->rope_orig_ctx <= 0 ||
+	                                           c->rope_high_freq <= c->rope_low_freq || c->rope_low_freq <= 0))
+		return "llama3 rope_scaling needs factor > 0, original_max_position_embeddings > 0 and high_freq_factor > low_freq_factor > 0";
 	if ((size_t)c->vocab * c->dim > (size_t)1 << 34) return "model too large";
 	return NULL;
 }
@@ -164,6 +176,7 @@ static void lay_llama(layout *lo, rad_weights *w)
 		}
 		y->wo = block(lo, C, HD);
 		tensor(lo, y->wo, NM("self_attn.o_proj.weight"), 2, C, HD, C, HD, 0, 1, 0);
+		if (c->out_bias) { y->bo = block(lo, C, 1); VEC(y->bo, NM("self_attn.o_proj.bias"), C); }
 		y->norm2_w = block(lo, C, 1); VEC(y->norm2_w, NM("post_attention_layernorm.weight"), C);
 		y->w_up = block(lo, 2 * F, C);
 		tensor(lo, y->w_up, NM("mlp.gate_proj.weight"), 2, F, C, F, C, 0, 1, 0);
@@ -279,6 +292,12 @@ uint64_t rad_model_fingerprint(const rad_model *m)
 	              c->ffn_dim, c->norm, c->pos, c->mlp, c->tied};
 	uint64_t h = rad_hash64(c->model_type, strlen(c->model_type), RAD_HASH_SEED);
 	h = rad_hash64(dims, sizeof dims, h);
+	if (c->pos == RAD_POS_ROPE) {   /* what else changes a Llama-family model's outputs */
+		float fl[] = {c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq, c->norm_eps};
+		int more[] = {c->rope_scaling, c->rope_orig_ctx, c->qkv_bias, c->out_bias, c->qk_norm};
+		h = rad_hash64(fl, sizeof fl, h);
+		h = rad_hash64(more, sizeof more, h);
+	}
 	/* word-wise multiply-xorshift over the weights (byte-wise FNV is too slow for 1e8 floats) */
 	const uint32_t *p = (const uint32_t *)m->params;
 	size_t n = m->nparams;
@@ -305,24 +324,30 @@ struct rad_acts {
 	float **n1, **n1m, **n1r, **qkv, **att, **ao, **mid, **n2, **n2m, **n2r, **up, **act;
 	float *nf, *nfm, *nfr;       /* [N*C], [N], [N] */
 	float *tmp;                  /* [N*C] */
-	float *xsel, *logp, *dlogp;  /* [M*C], [M], [M] */
-	float *logits;               /* [chunk*V] */
+	float *xsel, *logp, *dlogp, *lse; /* [M*C], [M], [M], [M] */
+	float *logits;               /* [lrows*V] */
+	int lrows;                   /* rows of logits held: M when they all fit */
 	float *b1, *b2, *dres, *datt;/* backward scratch */
+	float *cs, *inv_freq;        /* RoPE: [N*D] cos|sin per token, [D/2] */
+	float **qkvr, **qkr;         /* q/k norms: [L][N*W] q/k/v before the norms, [L][N*(H+G)] rstd */
+	float *b3;                   /* SwiGLU backward: [N*F] */
 	int nl;                      /* layer buffers allocated */
 };
 
 static void acts_free(rad_acts *a, int nl)
 {
 	if (!a) return;
-	float **lists[] = {a->res, a->n1, a->n1m, a->n1r, a->qkv, a->att, a->ao, a->mid, a->n2, a->n2m, a->n2r, a->up, a->act};
+	float **lists[] = {a->res, a->n1, a->n1m, a->n1r, a->qkv, a->att, a->ao, a->mid, a->n2, a->n2m, a->n2r, a->up, a->act,
+	                   a->qkvr, a->qkr};
 	for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
 		if (!lists[k]) continue;
 		for (int l = 0; l < nl + (k == 0); l++) free(lists[k][l]);
 		free(lists[k]);
 	}
 	free(a->off); free(a->len); free(a->tok); free(a->pos); free(a->sel); free(a->tgt); free(a->selseq);
-	free(a->nf); free(a->nfm); free(a->nfr); free(a->tmp); free(a->xsel); free(a->logp); free(a->dlogp);
+	free(a->nf); free(a->nfm); free(a->nfr); free(a->tmp); free(a->xsel); free(a->logp); free(a->dlogp); free(a->lse);
 	free(a->logits); free(a->b1); free(a->b2); free(a->dres); free(a->datt);
+	free(a->cs); free(a->inv_freq); free(a->b3);
 	free(a);
 }
 
@@ -379,7 +404,24 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, 
 	a->nf = rad_malloc(N * C * 4); a->nfm = rad_malloc(N * 4); a->nfr = rad_malloc(N * 4);
 	a->tmp = rad_malloc(N * C * 4);
 	a->xsel = rad_malloc(M * C * 4); a->logp = rad_malloc(M * 4); a->dlogp = rad_malloc(M * 4);
-	a->logits = rad_malloc((size_t)rad_logprobs_chunk(c->vocab) * c->vocab * 4);
+	a->lse = rad_malloc(M * 4);
+	/* keep every completion row's logits for the backward when they take at most
+	 * RAD_LOGITS_KEEP_MB (default 256 MiB); otherwise chunks, recomputed in the backward */
+	const char *kmb = getenv("RAD_LOGITS_KEEP_MB");
+	size_t keep_bytes = (size_t)(kmb ? atol(kmb) : 256) << 20;
+	a->lrows = keep && M * c->vocab * 4 <= keep_bytes ? (int)M : rad_logprobs_chunk(c->vocab);
+	a->logits = rad_malloc((size_t)a->lrows * c->vocab * 4);
+	if (c->pos == RAD_POS_ROPE) {
+		a->cs = rad_malloc(N * c->head_dim * 4);
+		a->inv_freq = rad_malloc((size_t)c->head_dim / 2 * 4 + 4);
+		rad_rope_inv_freq(a->inv_freq, c->head_dim, c->rope_theta, c->rope_scaling, c->rope_factor,
+		                  c->rope_low_freq, c->rope_high_freq, c->rope_orig_ctx);
+	}
+	if (c->qk_norm) {
+		a->qkvr = alloc_list(nl, N * W);
+		a->qkr = alloc_list(nl, N * (c->n_heads + c->n_kv_heads));
+	}
+	if (keep && c->mlp == RAD_MLP_SWIGLU) a->b3 = rad_malloc(N * F * 4);
 	if (keep) {
 		size_t b1 = FU > W ? FU : W, b2 = C > HD ? C : HD;
 		a->b1 = rad_malloc(N * b1 * 4);
@@ -441,30 +483,46 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
 	int W = (H + 2 * G) * D, HD = H * D;
 	const rad_weights *w = &m->w;
-	rad_embedding_forward(a->res[0], w->wte, w->wpe, a->tok, a->pos, n, C);
+	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	rad_embedding_forward(a->res[0], w->wte, rope ? NULL : w->wpe, a->tok, a->pos, n, C);
+	if (rope) rad_rope_table(a->cs, a->pos, n, a->inv_freq, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		int i = keep ? l : 0;
 		const rad_layer_weights *y = &w->layer[l];
 		float *x = a->res[i], *xo = a->res[keep ? l + 1 : 0];
-		rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
-		rad_matmul_forward(a->qkv[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
+		if (rms) rad_rmsnorm_forward(a->n1[i], a->n1r[i], x, y->norm1_w, n, C, c->norm_eps);
+		else rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
+		if (c->qk_norm) {
+			rad_matmul_forward(a->qkvr[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
+			rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
+		} else {
+			rad_matmul_forward(a->qkv[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
+		}
+		if (rope) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
 		rad_attention_forward(a->ao[i], a->att[i], a->qkv[i], a->off, a->len, b->nseq, H, G, D);
 		rad_matmul_forward(a->tmp, a->ao[i], y->wo, y->bo, n, HD, C);
 		float *mid = a->mid[i], *tmp = a->tmp;
 		#pragma omp parallel for schedule(static)
 		for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
-		rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-		rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, F);
-		rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
+		if (rms) rad_rmsnorm_forward(a->n2[i], a->n2r[i], mid, y->norm2_w, n, C, c->norm_eps);
+		else rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
+		if (swiglu) {
+			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, 2 * F);
+			rad_swiglu_forward(a->act[i], a->up[i], n, F);
+		} else {
+			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, F);
+			rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
+		}
 		rad_matmul_forward(tmp, a->act[i], y->w_down, y->b_down, n, F, C);
 		#pragma omp parallel for schedule(static)
 		for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
 	}
 	float *last = a->res[keep ? c->n_layers : 0];
-	rad_layernorm_forward(a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n, C, c->norm_eps);
+	if (rms) rad_rmsnorm_forward(a->nf, a->nfr, last, w->normf_w, n, C, c->norm_eps);
+	else rad_layernorm_forward(a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n, C, c->norm_eps);
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < mt; r++) memcpy(a->xsel + (size_t)r * C, a->nf + (size_t)a->sel[r] * C, sizeof(float) * C);
-	rad_logprobs_forward(a->logp, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits);
+	rad_logprobs_forward(a->logp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
 	for (int s = 0; s < b->nseq; s++) {
 		if (seq_logp) seq_logp[s] = 0;
 		if (seq_ntok) seq_ntok[s] = 0;
@@ -495,7 +553,7 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 	for (int r = 0; r < mt; r++) a->dlogp[r] = (float)dseq_logp[a->selseq[r]];
 	/* LM head: dxsel[M,C] (into b2's space is too small when M > N? M <= N always) */
 	float *dxsel = a->tmp;
-	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits);
+	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
 	float *dnf = a->b2;
 	memset(dnf, 0, sizeof(float) * (size_t)n * C);
 	for (int r = 0; r < mt; r++) {
@@ -505,22 +563,37 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 	}
 	float *dres = a->dres;
 	memset(dres, 0, sizeof(float) * (size_t)n * C);
-	rad_layernorm_backward(dres, g->normf_w, g->normf_b, dnf, a->res[c->n_layers], a->nfm, a->nfr, w->normf_w, n, C);
+	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	if (rms) rad_rmsnorm_backward(dres, g->normf_w, dnf, a->res[c->n_layers], a->nfr, w->normf_w, n, C);
+	else rad_layernorm_backward(dres, g->normf_w, g->normf_b, dnf, a->res[c->n_layers], a->nfm, a->nfr, w->normf_w, n, C);
 	for (int l = c->n_layers - 1; l >= 0; l--) {
 		const rad_layer_weights *y = &w->layer[l];
 		rad_layer_weights *gy = &g->layer[l];
 		/* MLP: res[l+1] = mid + down(gelu(up(ln2(mid)))) */
 		float *dact = a->b1, *dn = a->b2;
-		rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
-		rad_gelu_backward(dact, dact, a->up[l], (size_t)n * F);
-		rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2[l], y->w_up, n, C, F, 0);
-		rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[l], a->n2m[l], a->n2r[l], y->norm2_w, n, C);
+		if (swiglu) {
+			float *dgu = a->b1;
+			dact = a->b3;
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
+			rad_swiglu_backward(dgu, dact, a->up[l], n, F);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2[l], y->w_up, n, C, 2 * F, 0);
+		} else {
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
+			rad_gelu_backward(dact, dact, a->up[l], (size_t)n * F);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2[l], y->w_up, n, C, F, 0);
+		}
+		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[l], a->n2r[l], y->norm2_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[l], a->n2m[l], a->n2r[l], y->norm2_w, n, C);
 		/* attention: mid = res[l] + proj(attn(qkv(ln1(res[l])))) */
 		float *dao = a->b2, *dqkv = a->b1;
 		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[l], y->wo, n, HD, C, 0);
 		rad_attention_backward(dqkv, a->datt, dao, a->qkv[l], a->att[l], a->off, a->len, a->nseq, H, G, D);
+		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
+		if (c->qk_norm)
+			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[l], a->qkr[l], y->q_norm, y->k_norm, n, H, G, D);
 		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1[l], y->wqkv, n, C, W, 0);
-		rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[l], a->n1r[l], y->norm1_w, n, C);
+		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[l], y->norm1_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[l], a->n1r[l], y->norm1_w, n, C);
 	}
-	rad_embedding_backward(g->wte, g->wpe, dres, a->tok, a->pos, n, C);
+	rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
 }

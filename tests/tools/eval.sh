@@ -116,6 +116,11 @@ printf '{"id":"x","prompt":[{"role":"assistant","content":"hi"}]}\n{"prompt":"no
 status_is 1 "generate: a bad prompt is an error" gen "$T/bad.jsonl"
 same "generate: the error names the line" "$(last_stderr | grep -c "bad.jsonl:1: the last prompt turn is not a user turn")" "1"
 same "generate: --skip-invalid keeps the good ones" "$(gen --skip-invalid "$T/bad.jsonl" 2>/dev/null | jq -r .id)" "ok"
+# the Llama family decodes too (RMSNorm, RoPE, SwiGLU, grouped key/value heads)
+rad-init --arch llama --tokenizer "$TINY" --layers 2 --heads 4 --kv-heads 2 --dim 32 --context 96 --seed 4 -o "$T/ll" 2>/dev/null
+rad-eval generate -m "$T/ll" --max-new-tokens 12 --seed 2 --threads 1 "$T/prompts.jsonl" > "$T/l1.jsonl"
+rad-eval generate -m "$T/ll" --max-new-tokens 12 --seed 2 --threads 1 --batch-size 3 "$T/prompts.jsonl" > "$T/l2.jsonl"
+same "generate: a Llama-shaped model, any batch size" "$(cmp -s "$T/l1.jsonl" "$T/l2.jsonl" && wc -l < "$T/l1.jsonl")" "12"
 status_is 2 "generate: no tokenizer" rad-eval generate -m "$T/ref" "$T/prompts.jsonl"
 
 # ---- judging -----------------------------------------------------------------------

@@ -33,9 +33,10 @@ static double forward_logp(rad_model *m, const int *seq, int n)
 	return lp;
 }
 
-static void test_decode_matches_forward(void)
+/* Prefill 5 tokens, then one at a time: every step's logits give the forward's log-prob;
+ * a full recompute after a reset gives the same logits. */
+static void check_against_forward(rad_model *m)
 {
-	rad_model *m = fx_model(V, CTX, L, H, C, 11, 3.0);
 	int seq[20];
 	for (int i = 0; i < 20; i++) seq[i] = (i * 7 + 3) % V;
 	rad_kv_cache *kv = rad_kv_cache_new(m, 3, CTX);
@@ -55,7 +56,56 @@ static void test_decode_matches_forward(void)
 	EXPECT(rad_model_decode(m, kv, 1, seq, 19, lg2) == NULL);
 	for (int i = 0; i < V; i++) EXPECT_NEAR(lg2[i], lg[i], 1e-4);
 	rad_kv_cache_free(kv);
+}
+
+static void test_decode_matches_forward(void)
+{
+	rad_model *m = fx_model(V, CTX, L, H, C, 11, 3.0);
+	check_against_forward(m);
 	rad_model_free(m);
+}
+
+/* The Llama family: RMSNorm, RoPE (Llama-3 scaling), SwiGLU, GQA, biases, q/k norms
+ * (Qwen3, head_dim x heads != dim), tied and untied heads. */
+static void test_llama_family(void)
+{
+	for (int variant = 0; variant < 3; variant++) {
+		rad_model_config c;
+		rad_model_config_gpt2(&c, V, CTX, 2, 4, 16);
+		snprintf(c.model_type, sizeof c.model_type, "%s", variant == 0 ? "llama" : variant == 1 ? "qwen2" : "qwen3");
+		c.n_kv_heads = 2;
+		c.head_dim = variant == 2 ? 8 : 4;
+		c.ffn_dim = 24;
+		c.norm = RAD_NORM_RMS;
+		c.pos = RAD_POS_ROPE;
+		c.mlp = RAD_MLP_SWIGLU;
+		c.norm_eps = 1e-6f;
+		c.qkv_bias = variant != 2;
+		c.out_bias = variant == 0;
+		c.mlp_bias = c.norm_bias = 0;
+		c.qk_norm = variant == 2;
+		c.tied = variant == 1;
+		c.rope_theta = 100.0f;
+		if (variant == 0) {
+			c.rope_scaling = RAD_ROPE_LLAMA3;
+			c.rope_factor = 4; c.rope_low_freq = 1; c.rope_high_freq = 4; c.rope_orig_ctx = 8;
+		}
+		const char *err = NULL;
+		rad_model *m = rad_model_new(&c, &err);
+		EXPECT_MSG(m != NULL, "%s", err ? err : "");
+		if (!m) continue;
+		rad_model_init(m, 20 + variant);
+		rad_rng r;
+		rad_rng_seed(&r, 99);
+		for (int i = 0; i < m->ntensors; i++) {   /* weights large enough to matter */
+			rad_model_tensor *t = &m->tensors[i];
+			float *p = m->params + t->off;
+			for (size_t j = 0; j < (size_t)t->rows * t->cols; j++)
+				p[j] = t->cols == 1 ? p[j] + (float)(0.3 * rad_rng_normal(&r)) : p[j] * 3.0f;
+		}
+		check_against_forward(m);
+		rad_model_free(m);
+	}
 }
 
 /* A batched step over several slots gives each slot what it gets alone. */
@@ -141,6 +191,7 @@ static void test_sample(void)
 int main(void)
 {
 	RUN(test_decode_matches_forward);
+	RUN(test_llama_family);
 	RUN(test_batched_step);
 	RUN(test_sample);
 	return test_status();

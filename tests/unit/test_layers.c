@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "layers.h"
+#include "vmath.h"
 #include "rng.h"
 #include "test.h"
 
@@ -114,6 +115,12 @@ static void test_gelu(void)
 	rad_gelu_forward(ys, xs, 2);
 	EXPECT_NEAR(ys[0], 0.8411920, 1e-6);
 	EXPECT_NEAR(ys[1], -0.1588080, 1e-6);
+	/* the vectorised exp against libm over a wide range */
+	double worst = 0;
+	for (float x = -80; x < 80; x += 0.37f) worst = fmax(worst, fabs(rad_expf(x) / exp(x) - 1));
+	EXPECT_MSG(worst < 3e-7, "rad_expf relative error %g", worst);
+	EXPECT(isnan(rad_expf(NAN)));
+	EXPECT(rad_expf(-INFINITY) < 1e-37f && rad_expf(INFINITY) > 1e38f);
 	rad_gelu_backward(dx, c.r, c.x, c.n);
 	check("dx", c.x, dx, 50, ge_f, &c, 1e-3);
 	free(c.x); free(c.y); free(c.r); free(dx);
@@ -167,18 +174,18 @@ static void test_attention_segments(void)
 }
 
 /* ---- logprobs ---- */
-typedef struct { int m, c, v; float *x, *w, *logp, *r, *scratch; int32_t *tgt; } lp_ctx;
+typedef struct { int m, c, v, rows; float *x, *w, *logp, *lse, *r, *scratch; int32_t *tgt; } lp_ctx;
 static double lp_f(void *p)
 {
 	lp_ctx *c = p;
-	rad_logprobs_forward(c->logp, c->x, c->w, c->tgt, c->m, c->c, c->v, c->scratch);
+	rad_logprobs_forward(c->logp, c->lse, c->x, c->w, c->tgt, c->m, c->c, c->v, c->scratch, c->rows);
 	return dot(c->logp, c->r, c->m);
 }
-static void test_logprobs(void)
+static void logprobs_case(int rows)
 {
-	lp_ctx c = {.m = 6, .c = 5, .v = 13};
-	c.x = rnd(30, 1); c.w = rnd(65, 1); c.r = rnd(6, 1); c.logp = calloc(6, 4);
-	c.scratch = calloc((size_t)rad_logprobs_chunk(13) * 13, 4);
+	lp_ctx c = {.m = 6, .c = 5, .v = 13, .rows = rows};
+	c.x = rnd(30, 1); c.w = rnd(65, 1); c.r = rnd(6, 1); c.logp = calloc(6, 4); c.lse = calloc(6, 4);
+	c.scratch = calloc((size_t)rows * 13, 4);
 	c.tgt = malloc(6 * 4);
 	for (int i = 0; i < 6; i++) c.tgt[i] = (i * 5) % 13;
 	lp_f(&c);
@@ -188,11 +195,14 @@ static void test_logprobs(void)
 	for (int j = 0; j < 13; j++) s += exp(z[j] - mx);
 	EXPECT_NEAR(c.logp[2], z[c.tgt[2]] - mx - log(s), 1e-5);
 	float *dx = calloc(30, 4), *dw = calloc(65, 4);
-	rad_logprobs_backward(dx, dw, c.r, c.x, c.w, c.tgt, c.m, c.c, c.v, c.scratch);
+	lp_f(&c);   /* the backward uses the forward's logits when they are all kept */
+	rad_logprobs_backward(dx, dw, c.r, c.lse, c.x, c.w, c.tgt, c.m, c.c, c.v, c.scratch, c.rows);
 	check("dx", c.x, dx, 30, lp_f, &c, 1e-2);
 	check("dw", c.w, dw, 65, lp_f, &c, 1e-2);
-	free(c.x); free(c.w); free(c.r); free(c.logp); free(c.scratch); free(c.tgt); free(dx); free(dw);
+	free(c.x); free(c.w); free(c.r); free(c.logp); free(c.lse); free(c.scratch); free(c.tgt); free(dx); free(dw);
 }
+static void test_logprobs(void) { logprobs_case(6); }           /* logits kept */
+static void test_logprobs_chunked(void) { logprobs_case(4); }   /* recomputed in chunks of 4 */
 
 /* ---- embedding ---- */
 typedef struct { int n, c; float *wte, *wpe, *x, *r; int32_t tok[6], pos[6]; } em_ctx;
@@ -225,6 +235,7 @@ int main(void)
 	RUN(test_attention_gqa);
 	RUN(test_attention_segments);
 	RUN(test_logprobs);
+	RUN(test_logprobs_chunked);
 	RUN(test_embedding);
 	return test_status();
 }

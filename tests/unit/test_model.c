@@ -235,8 +235,7 @@ static void train(rad_model *m, rad_batch *b, const rad_loss_opts *o, int steps,
 		rad_loss_compute(o, b, lp, nt, 1.0, dl, last, NULL, NULL);
 		rad_model_backward(m, b, dl);
 		double gn = rad_grad_norm(m->grads, m->nparams);
-		rad_grad_clip(m->grads, m->nparams, gn, 1.0);
-		rad_adamw_step(&opt, m, lr);
+		rad_adamw_step(&opt, m, lr, rad_grad_clip_scale(gn, 1.0));
 	}
 	rad_adamw_free(&opt);
 }
@@ -349,8 +348,9 @@ static void test_schedules(void)
 	float g[3] = {3, 4, 0};
 	double n = rad_grad_norm(g, 3);
 	EXPECT_NEAR(n, 5.0, 1e-12);
-	rad_grad_clip(g, 3, n, 1.0);
-	EXPECT_NEAR(g[0], 0.6, 1e-6);
+	EXPECT_NEAR(rad_grad_clip_scale(n, 1.0), 1.0 / (5 + 1e-6), 1e-7);
+	EXPECT_NEAR(rad_grad_clip_scale(n, 10.0), 1.0, 0);
+	EXPECT_NEAR(rad_grad_clip_scale(n, 0), 1.0, 0);
 }
 
 /* AdamW: one step by hand; decay skips biases and norm weights. */
@@ -362,12 +362,101 @@ static void test_adamw(void)
 	float w0 = m->w.wte[3], b0 = m->w.layer[0].bqkv[1], n0 = m->w.layer[0].norm1_w[2];
 	rad_adamw opt = {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1};
 	rad_adamw_init(&opt, m->nparams);
-	rad_adamw_step(&opt, m, 0.01);
-	/* first step: m_hat = g, v_hat = g^2: update = lr * g / (|g| + eps) = lr */
+	rad_adamw_step(&opt, m, 0.01, 0.5f);
+	/* first step: m_hat = g, v_hat = g^2: update = lr * g / (|g| + eps) = lr (any scale) */
 	EXPECT_NEAR(m->w.wte[3], w0 * (1 - 0.01 * 0.1) - 0.01, 1e-6);
 	EXPECT_NEAR(m->w.layer[0].bqkv[1], b0 - 0.01, 1e-6);
 	EXPECT_NEAR(m->w.layer[0].norm1_w[2], n0 - 0.01, 1e-6);
+	EXPECT_NEAR(opt.m[5], 0.1 * 0.25, 1e-7);   /* (1 - b1) * scaled g */
+	EXPECT(m->grads[5] == 0.0f);               /* left zeroed */
 	rad_adamw_free(&opt);
+	rad_model_free(m);
+}
+
+/* Generation with the cache gives the training forward's log-probs, fed whole or in pieces,
+ * and slots do not see each other. */
+static void test_decode_matches_forward(void)
+{
+	rad_model *m = fx_model(11, 16, 2, 2, 8, 12, 6.0);
+	static const int pr[] = {3}, co[] = {4, 1, 7, 9, 2, 10, 0};
+	fx_seq q = {0, 0, pr, 1, co, 7, 0, 1};
+	rad_batch b;
+	fx_batch(&b, 1, 8, 1, 1, &q);
+	double lp;
+	EXPECT(rad_model_forward(m, &b, &lp, NULL) == NULL);
+	rad_kv_cache *kv = rad_kv_cache_new(m, 2, 16);
+	float logits[11];
+	/* slot 1 holds something else first: it must not leak into slot 0 */
+	int32_t other[3] = {5, 5, 6};
+	EXPECT(rad_model_decode(m, kv, 1, other, 3, logits) == NULL);
+	double sum = 0;
+	int32_t seq[8] = {3, 4, 1, 7, 9, 2, 10, 0};
+	for (int t = 0; t < 7; t++) {
+		const char *e = rad_model_decode(m, kv, 0, &seq[t], 1, logits);
+		EXPECT(e == NULL);
+		double mx = -1e30, z = 0;
+		for (int j = 0; j < 11; j++) mx = fmax(mx, logits[j]);
+		for (int j = 0; j < 11; j++) z += exp(logits[j] - mx);
+		sum += logits[seq[t + 1]] - mx - log(z);
+	}
+	EXPECT_NEAR(sum, lp, 1e-4 * fabs(lp));
+	/* a prefix in one call, then the rest: the same last logits */
+	float l2[11];
+	rad_kv_cache_reset(kv, 0);
+	EXPECT(rad_model_decode(m, kv, 0, seq, 4, l2) == NULL);
+	EXPECT(rad_model_decode(m, kv, 0, seq + 4, 3, l2) == NULL);
+	for (int j = 0; j < 11; j++) EXPECT_NEAR(l2[j], logits[j], 1e-4);
+	EXPECT_EQ(kv->len[0], 7);
+	EXPECT(rad_model_decode(m, kv, 0, seq, 10, l2) != NULL);   /* past the cache */
+	int32_t bad = 11;
+	EXPECT(rad_model_decode(m, kv, 0, &bad, 1, l2) != NULL);
+	rad_kv_cache_free(kv);
+	rad_batch_free(&b);
+	rad_model_free(m);
+}
+
+/* A checkpoint as the Hugging Face hub has GPT-2: names without "transformer.", the
+ * causal-mask buffers, a tied lm_head copy, fp16 tensors. */
+static void test_hub_layout(void)
+{
+	char dir[] = "/tmp/rad-test-hub-XXXXXX";
+	EXPECT(mkdtemp(dir) != NULL);
+	rad_model *m = fx_model(11, 16, 1, 2, 8, 4, 1.0), *m2 = NULL;
+	EXPECT(rad_model_save(m, dir, RAD_ST_F32) == NULL);
+	int n = m->ntensors;
+	rad_st_out *o = calloc(n + 2, sizeof *o);
+	float *mask = calloc(16 * 16, sizeof(float));
+	for (int i = 0; i < n; i++) {
+		const rad_model_tensor *t = &m->tensors[i];
+		o[i] = (rad_st_out){t->name + 12, t->ndim, {t->shape[0], t->shape[1]}, m->params + t->off, t->rows, t->cols, t->transposed};
+	}
+	o[n] = (rad_st_out){"h.0.attn.bias", 2, {16, 16}, mask, 16, 16, 0};
+	o[n + 1] = (rad_st_out){"lm_head.weight", 2, {11, 8}, m->w.wte, 11, 8, 0};
+	char path[600];
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	EXPECT(rad_st_write(path, o, n + 2, RAD_ST_BF16, NULL) == NULL);
+	const char *e = rad_model_load(&m2, dir);
+	EXPECT_MSG(e == NULL, "%s", e);
+	double worst = 0;
+	for (size_t i = 0; m2 && i < m->nparams; i++)
+		worst = fmax(worst, fabs(m2->params[i] - m->params[i]) / fmax(fabs(m->params[i]), 1e-30));
+	EXPECT(m2 && worst <= 1.0 / 256);
+	rad_model_free(m2);
+	/* an unknown tensor is an error naming it */
+	o[n] = (rad_st_out){"h.0.attn.surprise", 2, {16, 16}, mask, 16, 16, 0};
+	EXPECT(rad_st_write(path, o, n + 2, RAD_ST_F32, NULL) == NULL);
+	m2 = NULL;
+	e = rad_model_load(&m2, dir);
+	EXPECT(e && strstr(e, "surprise"));
+	/* a missing one too */
+	EXPECT(rad_st_write(path, o + 1, n - 1, RAD_ST_F32, NULL) == NULL);
+	e = rad_model_load(&m2, dir);
+	EXPECT(e && strstr(e, "missing"));
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	EXPECT(system(cmd) == 0);
+	free(o);
+	free(mask);
 	rad_model_free(m);
 }
 
@@ -388,5 +477,7 @@ int main(void)
 	RUN(test_half_floats);
 	RUN(test_schedules);
 	RUN(test_adamw);
+	RUN(test_decode_matches_forward);
+	RUN(test_hub_layout);
 	return test_status();
 }
