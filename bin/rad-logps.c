@@ -23,7 +23,7 @@ static const char usage[] =
 "  -m, --model DIR       the reference model (config.json + model.safetensors)\n"
 "  -o, --output FILE     write to FILE instead of standard output\n"
 "      --threads N       threads for the model (default: all cores)\n"
-"      --level N         zstd level of the output stream (default 3)\n"
+"      --level N         zstd level of the output stream (default 1)\n"
 "      --verbose         a summary line of counts on standard error\n"
 "      --progress        progress on standard error even when it is not a terminal\n"
 "      --help            show this help and exit\n"
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *mdir = NULL, *output = "-";
-	int threads = 0, level = 3;
+	int threads = 0, level = 1;
 	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1;) {
