@@ -88,13 +88,13 @@ san-build: $(SAN_TOOLS) $(SAN_UNITS)
 # --- tests ----------------------------------------------------------------------------
 # One run, one closing line: both builds' results are counted together.
 check: deps-check
-	@$(MAKE) --no-print-directory test-build san-build
+	@$(MAKE) --no-print-directory -j$$(nproc) test-build san-build
 	@tests/run opt:bin:$(O)/tests san:$(S)/bin:$(S)/tests
 check-opt: deps-check
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory -j$$(nproc) test-build
 	@tests/run opt:bin:$(O)/tests
 check-san: deps-check
-	@$(MAKE) --no-print-directory san-build
+	@$(MAKE) --no-print-directory -j$$(nproc) san-build
 	@tests/run san:$(S)/bin:$(S)/tests
 
 # --- dependencies ---------------------------------------------------------------------
