@@ -25,15 +25,17 @@ awk -v a="$(tps "$T/c1")" -v b="$(tps "$T/n1")" -v c="$(tps "$T/c8")" \
 	'BEGIN { printf "  cache / recompute: %.2fx; batch 8 / batch 1 with cache: %.2fx\n", a / b, c / a }'
 same_ids() { [ "$(jq -c .ids "$1")" = "$(jq -c .ids "$2")" ] && echo same || echo DIFFERENT; }
 echo "  ids, cache vs recompute: $(same_ids "$T/c1" "$T/n1"); batch 8 vs 1: $(same_ids "$T/c1" "$T/c8")"
-if python3 -c 'import torch' 2>/dev/null; then
-	python3 "$(dirname "$0")/eval_torch.py" "$T/small" "$NP" "$NN" 1 > "$T/t1"
-	python3 "$(dirname "$0")/eval_torch.py" "$T/small" "$NP" "$NN" 8 > "$T/t8"
+PY=""
+for p in python3 /usr/bin/python3; do "$p" -c 'import torch, numpy' 2>/dev/null && PY=$p && break; done
+if [ -n "$PY" ]; then
+	"$PY" "$(dirname "$0")/eval_torch.py" "$T/small" "$NP" "$NN" 1 > "$T/t1"
+	"$PY" "$(dirname "$0")/eval_torch.py" "$T/small" "$NP" "$NN" 8 > "$T/t8"
 	show "$T/t1"; show "$T/t8"
 	awk -v a="$(tps "$T/c1")" -v b="$(tps "$T/t1")" -v c="$(tps "$T/c8")" -v d="$(tps "$T/t8")" \
 		'BEGIN { printf "  rad / torch: batch 1 %.2fx, batch 8 %.2fx\n", a / b, c / d }'
 	echo "  ids, rad vs torch: $(same_ids "$T/c1" "$T/t1")"
 else
-	echo "  skip torch: python3 cannot import torch"
+	echo "  skip torch: no python3 with torch and numpy"
 fi
 # SmolLM2-135M's shape (30 layers, width 576, 9 heads over 3 key/value heads, SwiGLU 1536,
 # RoPE, RMSNorm, vocabulary 49152), fresh weights; shorter runs: it is 135M parameters

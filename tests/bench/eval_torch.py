@@ -38,6 +38,17 @@ def ln(x, p):
     return torch.nn.functional.layer_norm(x, (C,), W[p + ".weight"], W[p + ".bias"], eps)
 
 
+def attend(q, k, v):
+    """Causal attention written out (torch 1.13 has no scaled_dot_product_attention):
+    the n new queries sit at the end of the t cached positions."""
+    n, t = q.shape[2], k.shape[2]
+    a = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    if n > 1:
+        mask = torch.ones(n, t, dtype=torch.bool).tril(t - n)
+        a = a.masked_fill(~mask, float("-inf"))
+    return a.softmax(-1) @ v
+
+
 def step(tok, start, cache):
     """tok [B, n] at positions start.. ; cache: per layer (k, v) [B, H, t, D] or None."""
     Bn, n = tok.shape
@@ -51,7 +62,7 @@ def step(tok, start, cache):
             k = torch.cat([cache[l][0], k], 2)
             v = torch.cat([cache[l][1], v], 2)
         cache[l] = (k, v)
-        y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=n > 1)
+        y = attend(q, k, v)
         x = x + y.transpose(1, 2).reshape(Bn, n, C) @ W[p + "attn.c_proj.weight"] + W[p + "attn.c_proj.bias"]
         h = ln(x, p + "ln_2") @ W[p + "mlp.c_fc.weight"] + W[p + "mlp.c_fc.bias"]
         h = torch.nn.functional.gelu(h, approximate="tanh")
