@@ -407,7 +407,8 @@ static void test_decode_matches_forward(void)
 	EXPECT(rad_model_decode(m, kv, 0, seq + 4, 3, l2) == NULL);
 	for (int j = 0; j < 11; j++) EXPECT_NEAR(l2[j], logits[j], 1e-4);
 	EXPECT_EQ(kv->len[0], 7);
-	EXPECT(rad_model_decode(m, kv, 0, seq, 10, l2) != NULL);   /* past the cache */
+	int32_t ten[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	EXPECT(rad_model_decode(m, kv, 0, ten, 10, l2) != NULL);   /* 7 + 10 is past the 16 of the cache */
 	int32_t bad = 11;
 	EXPECT(rad_model_decode(m, kv, 0, &bad, 1, l2) != NULL);
 	rad_kv_cache_free(kv);
