@@ -14,7 +14,7 @@ OMP       = -fopenmp
 
 # Debian packages the build and the tests need; `make deps` installs what is missing.
 DEB_PACKAGES = make gcc libc6-dev pkg-config libjansson-dev libzstd-dev zstd \
-               libopenblas-dev libopenblas0-openmp libpcre2-dev libutf8proc-dev \
+               libopenblas-dev libpcre2-dev libutf8proc-dev \
                parallel gnuplot-nox jq
 DEB_FUZZ     = clang libclang-rt-14-dev
 
