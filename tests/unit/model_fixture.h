@@ -4,7 +4,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
+#include <stdio.h>
 #include "batch.h"
+#include "loss.h"
 #include "model.h"
 #include "rng.h"
 
@@ -20,7 +23,7 @@ typedef struct fx_seq {
 
 /* Builds b the way batch.h describes: positions from 0, segment = s, targets = next
  * token of the same sequence, loss_mask on completion targets, padding -1 / 0. */
-static void fx_batch(rad_batch *b, int rows, int cols, int nseq, int npair, const fx_seq *q)
+__attribute__((unused)) static void fx_batch(rad_batch *b, int rows, int cols, int nseq, int npair, const fx_seq *q)
 {
 	rad_batch_alloc(b, rows, cols, nseq, npair);
 	for (int i = 0; i < rows * cols; i++) { b->segment[i] = -1; b->targets[i] = -1; }
@@ -51,7 +54,7 @@ static void fx_batch(rad_batch *b, int rows, int cols, int nseq, int npair, cons
 }
 
 /* A tiny GPT-2 with weights large enough that every gradient is clearly non-zero. */
-static rad_model *fx_model(int vocab, int ctx, int layers, int heads, int dim, uint64_t seed, double gain)
+__attribute__((unused)) static rad_model *fx_model(int vocab, int ctx, int layers, int heads, int dim, uint64_t seed, double gain)
 {
 	rad_model_config c;
 	rad_model_config_gpt2(&c, vocab, ctx, layers, heads, dim);
@@ -69,6 +72,78 @@ static rad_model *fx_model(int vocab, int ctx, int layers, int heads, int dim, u
 			p[j] = vec ? p[j] + (float)(0.1 * rad_rng_normal(&r)) : (float)(p[j] * gain);
 	}
 	return m;
+}
+
+static const int FX_P0[] = {1, 2, 3}, FX_P1[] = {4, 5}, FX_CA[] = {6, 7, 8}, FX_CB[] = {9, 3},
+	FX_CC[] = {2, 2, 5, 1}, FX_CD[] = {10};
+
+/* Two pairs packed into two rows of 12: row 0 holds pair 0 (chosen + rejected), row 1
+ * holds pair 1 (chosen, rejected) and padding.  With refs, fixed reference log-probs. */
+__attribute__((unused)) static void fx_two_pairs(rad_batch *b, int refs)
+{
+	fx_seq q[4] = {
+		{0, 0, FX_P0, 3, FX_CA, 3, 0, 1},   /* 6 tokens */
+		{0, 6, FX_P0, 3, FX_CB, 2, 0, 0},   /* 5 tokens */
+		{1, 0, FX_P1, 2, FX_CC, 4, 1, 1},   /* 6 tokens */
+		{1, 6, FX_P1, 2, FX_CD, 1, 1, 0},   /* 3 tokens, then 3 padding */
+	};
+	fx_batch(b, 2, 12, 4, 2, q);
+	if (!refs) return;
+	static const double rl[4] = {-9.5, -7.0, -12.0, -2.5};
+	static const int32_t rn[4] = {3, 2, 4, 1};
+	b->ref_logp = malloc(sizeof rl);
+	b->ref_ntok = malloc(sizeof rn);
+	memcpy(b->ref_logp, rl, sizeof rl);
+	memcpy(b->ref_ntok, rn, sizeof rn);
+}
+
+/* The loss of one forward (and dloss/dlogp into dlogp when given). */
+__attribute__((unused)) static double fx_batch_loss(rad_model *m, const rad_batch *b, const rad_loss_opts *o, double *dlogp)
+{
+	double logp[8], dl[8];
+	int32_t nt[8];
+	const char *e = rad_model_forward(m, b, logp, nt);
+	if (e) { fprintf(stderr, "%s\n", e); abort(); }
+	rad_loss_stats st = {0};
+	e = rad_loss_compute(o, b, logp, nt, 1.0, dlogp ? dlogp : dl, &st, NULL, NULL);
+	if (e) { fprintf(stderr, "%s\n", e); abort(); }
+	return st.loss;
+}
+
+/* Backward of loss o on b, then central differences over about six weights of every
+ * tensor.  Returns how many disagree; *checked counts the weights compared, *zero_grad
+ * the tensors whose whole gradient is zero; the first disagreement is described in why. */
+typedef struct fx_sweep { int checked, bad, zero_grad; char why[200]; } fx_sweep;
+__attribute__((unused)) static fx_sweep fx_grad_sweep(rad_model *m, const rad_batch *b, const rad_loss_opts *o)
+{
+	fx_sweep r = {0};
+	rad_model_enable_grads(m);
+	double dlogp[4];
+	fx_batch_loss(m, b, o, dlogp);
+	rad_model_backward(m, b, dlogp);
+	for (int t = 0; t < m->ntensors; t++) {
+		const rad_model_tensor *tt = &m->tensors[t];
+		size_t n = (size_t)tt->rows * tt->cols, step = n > 6 ? n / 6 + 1 : 1;
+		double gnorm = 0;
+		for (size_t i = 0; i < n; i++) gnorm += fabs(m->grads[tt->off + i]);
+		r.zero_grad += gnorm == 0;
+		for (size_t i = 0; i < n; i += step) {
+			float *p = m->params + tt->off + i, keep = *p;
+			double h = 1e-2;
+			*p = keep + (float)h;
+			double fp = fx_batch_loss(m, b, o, NULL);
+			*p = keep - (float)h;
+			double fm = fx_batch_loss(m, b, o, NULL);
+			*p = keep;
+			double num = (fp - fm) / (2 * h), an = m->grads[tt->off + i];
+			r.checked++;
+			if (fabs(num - an) > 2e-2 * fmax(fabs(num), fabs(an)) + 2e-4) {
+				if (!r.bad) snprintf(r.why, sizeof r.why, "%s[%zu]: analytic %.6g, numeric %.6g", tt->name, i, an, num);
+				r.bad++;
+			}
+		}
+	}
+	return r;
 }
 
 #endif

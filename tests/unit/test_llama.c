@@ -16,8 +16,6 @@
 #include "test.h"
 
 static rad_rng R;
-/* the fixture's GPT-2 builder is not needed here */
-__attribute__((unused)) static rad_model *(*const unused_fx_model)(int, int, int, int, int, uint64_t, double) = fx_model;
 
 static float *rnd(size_t n, double sd)
 {
@@ -248,67 +246,15 @@ static rad_model *llama_model(int variant, uint64_t seed, double gain)
 	return m;
 }
 
-static const int P0[] = {1, 2, 3}, P1[] = {4, 5}, CA[] = {6, 7, 8}, CB[] = {9, 3}, CC[] = {2, 2, 5, 1}, CD[] = {10};
-static void two_pairs(rad_batch *b)
-{
-	fx_seq q[4] = {
-		{0, 0, P0, 3, CA, 3, 0, 1}, {0, 6, P0, 3, CB, 2, 0, 0},
-		{1, 0, P1, 2, CC, 4, 1, 1}, {1, 6, P1, 2, CD, 1, 1, 0},
-	};
-	fx_batch(b, 2, 12, 4, 2, q);
-	b->ref_logp = malloc(4 * sizeof(double));
-	b->ref_ntok = malloc(4 * sizeof(int32_t));
-	double rl[4] = {-9.5, -7.0, -12.0, -2.5};
-	int32_t rn[4] = {3, 2, 4, 1};
-	memcpy(b->ref_logp, rl, sizeof rl);
-	memcpy(b->ref_ntok, rn, sizeof rn);
-}
-
-static double batch_loss(rad_model *m, const rad_batch *b, const rad_loss_opts *o, double *dlogp)
-{
-	double logp[8], dl[8];
-	int32_t nt[8];
-	const char *e = rad_model_forward(m, b, logp, nt);
-	if (e) { fprintf(stderr, "%s\n", e); abort(); }
-	rad_loss_stats st = {0};
-	e = rad_loss_compute(o, b, logp, nt, 1.0, dlogp ? dlogp : dl, &st, NULL, NULL);
-	if (e) { fprintf(stderr, "%s\n", e); abort(); }
-	return st.loss;
-}
-
 static void grad_check(int variant, const rad_loss_opts *o)
 {
 	rad_model *m = llama_model(variant, 5 + variant, 8.0);
 	rad_batch b;
-	two_pairs(&b);
-	rad_model_enable_grads(m);
-	double dlogp[4];
-	batch_loss(m, &b, o, dlogp);
-	rad_model_backward(m, &b, dlogp);
-	int bad = 0, checked = 0;
-	for (int t = 0; t < m->ntensors; t++) {
-		const rad_model_tensor *tt = &m->tensors[t];
-		size_t n = (size_t)tt->rows * tt->cols, step = n > 6 ? n / 6 + 1 : 1;
-		double gnorm = 0;
-		for (size_t i = 0; i < n; i++) gnorm += fabs(m->grads[tt->off + i]);
-		EXPECT_MSG(gnorm > 0, "%s: zero gradient", tt->name);
-		for (size_t i = 0; i < n; i += step) {
-			float *p = m->params + tt->off + i, keep = *p;
-			double h = 1e-2;
-			*p = keep + (float)h;
-			double fp = batch_loss(m, &b, o, NULL);
-			*p = keep - (float)h;
-			double fm = batch_loss(m, &b, o, NULL);
-			*p = keep;
-			double num = (fp - fm) / (2 * h), an = m->grads[tt->off + i];
-			checked++;
-			if (fabs(num - an) > 2e-2 * fmax(fabs(num), fabs(an)) + 2e-4) {
-				if (!bad) test_fail_at(__FILE__, __LINE__, "%s[%zu]: analytic %.6g, numeric %.6g", tt->name, i, an, num);
-				bad++;
-			}
-		}
-	}
-	EXPECT(checked > 80);
+	fx_two_pairs(&b, 1);
+	fx_sweep r = fx_grad_sweep(m, &b, o);
+	EXPECT_MSG(r.zero_grad == 0, "%d tensors with a zero gradient", r.zero_grad);
+	EXPECT_MSG(r.bad == 0, "%d of %d disagree, first %s", r.bad, r.checked, r.why);
+	EXPECT(r.checked > 80);
 	rad_batch_free(&b);
 	rad_model_free(m);
 }
@@ -325,11 +271,11 @@ static void test_packing_and_positions(void)
 	for (int v = LLAMA; v <= QWEN3; v++) {
 		rad_model *m = llama_model(v, 3, 4.0);
 		rad_batch b;
-		two_pairs(&b);
+		fx_two_pairs(&b, 1);
 		double packed[4], alone[1], shifted[4];
 		int32_t nt[4], nt1[1];
 		EXPECT(rad_model_forward(m, &b, packed, nt) == NULL);
-		fx_seq q1[1] = {{0, 0, P1, 2, CC, 4, 0, 1}};
+		fx_seq q1[1] = {{0, 0, FX_P1, 2, FX_CC, 4, 0, 1}};
 		rad_batch b1;
 		fx_batch(&b1, 1, 8, 1, 1, q1);
 		EXPECT(rad_model_forward(m, &b1, alone, nt1) == NULL);

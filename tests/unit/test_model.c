@@ -12,70 +12,15 @@
 #include "safetensors.h"
 #include "test.h"
 
-static const int P0[] = {1, 2, 3}, P1[] = {4, 5}, CA[] = {6, 7, 8}, CB[] = {9, 3}, CC[] = {2, 2, 5, 1}, CD[] = {10};
-
-/* Two pairs packed into two rows of 12: row 0 holds pair 0 (chosen + rejected), row 1
- * holds pair 1 (chosen, rejected) and padding. */
-static void two_pairs(rad_batch *b)
-{
-	fx_seq q[4] = {
-		{0, 0, P0, 3, CA, 3, 0, 1},   /* 6 tokens */
-		{0, 6, P0, 3, CB, 2, 0, 0},   /* 5 tokens */
-		{1, 0, P1, 2, CC, 4, 1, 1},   /* 6 tokens */
-		{1, 6, P1, 2, CD, 1, 1, 0},   /* 3 tokens, then 3 padding */
-	};
-	fx_batch(b, 2, 12, 4, 2, q);
-}
-
-static double batch_loss(rad_model *m, const rad_batch *b, const rad_loss_opts *o, double *dlogp)
-{
-	double logp[8], dl[8];
-	int32_t nt[8];
-	const char *e = rad_model_forward(m, b, logp, nt);
-	if (e) { fprintf(stderr, "%s\n", e); abort(); }
-	rad_loss_stats st = {0};
-	e = rad_loss_compute(o, b, logp, nt, 1.0, dlogp ? dlogp : dl, &st, NULL, NULL);
-	if (e) { fprintf(stderr, "%s\n", e); abort(); }
-	return st.loss;
-}
-
 /* Finite differences over a few weights of every tensor. */
 static void grad_check(const rad_loss_opts *o)
 {
 	rad_model *m = fx_model(11, 16, 2, 2, 8, 5, 8.0);
 	rad_batch b;
-	two_pairs(&b);
-	b.ref_logp = malloc(4 * sizeof(double));
-	b.ref_ntok = malloc(4 * sizeof(int32_t));
-	double rl[4] = {-9.5, -7.0, -12.0, -2.5};
-	int32_t rn[4] = {3, 2, 4, 1};
-	memcpy(b.ref_logp, rl, sizeof rl);
-	memcpy(b.ref_ntok, rn, sizeof rn);
-	rad_model_enable_grads(m);
-	double dlogp[4];
-	batch_loss(m, &b, o, dlogp);
-	rad_model_backward(m, &b, dlogp);
-	int bad = 0, checked = 0;
-	for (int t = 0; t < m->ntensors; t++) {
-		const rad_model_tensor *tt = &m->tensors[t];
-		size_t n = (size_t)tt->rows * tt->cols, step = n > 6 ? n / 6 + 1 : 1;
-		for (size_t i = 0; i < n; i += step) {
-			float *p = m->params + tt->off + i, keep = *p;
-			double h = 1e-2;
-			*p = keep + (float)h;
-			double fp = batch_loss(m, &b, o, NULL);
-			*p = keep - (float)h;
-			double fm = batch_loss(m, &b, o, NULL);
-			*p = keep;
-			double num = (fp - fm) / (2 * h), an = m->grads[tt->off + i];
-			checked++;
-			if (fabs(num - an) > 2e-2 * fmax(fabs(num), fabs(an)) + 2e-4) {
-				if (!bad) test_fail_at(__FILE__, __LINE__, "%s[%zu]: analytic %.6g, numeric %.6g", tt->name, i, an, num);
-				bad++;
-			}
-		}
-	}
-	EXPECT(checked > 100);
+	fx_two_pairs(&b, 1);
+	fx_sweep r = fx_grad_sweep(m, &b, o);
+	EXPECT_MSG(r.bad == 0, "%d of %d disagree, first %s", r.bad, r.checked, r.why);
+	EXPECT(r.checked > 100);
 	rad_batch_free(&b);
 	rad_model_free(m);
 }
@@ -91,12 +36,12 @@ static void test_packing_invariance(void)
 {
 	rad_model *m = fx_model(11, 16, 2, 2, 8, 3, 8.0);
 	rad_batch b, one;
-	two_pairs(&b);
+	fx_two_pairs(&b, 0);
 	double lp[4], lone;
 	int32_t nt[4], none;
 	EXPECT(rad_model_forward(m, &b, lp, nt) == NULL);
 	EXPECT_EQ(nt[0], 3); EXPECT_EQ(nt[1], 2); EXPECT_EQ(nt[2], 4); EXPECT_EQ(nt[3], 1);
-	fx_seq q = {0, 2, P1, 2, CC, 4, 0, 1};    /* alone, shifted inside a wider row */
+	fx_seq q = {0, 2, FX_P1, 2, FX_CC, 4, 0, 1};    /* alone, shifted inside a wider row */
 	fx_batch(&one, 1, 9, 1, 1, &q);
 	EXPECT(rad_model_forward(m, &one, &lone, &none) == NULL);
 	EXPECT_EQ(none, 4);
@@ -120,7 +65,7 @@ static void test_bad_input(void)
 {
 	rad_model *m = fx_model(11, 16, 1, 2, 8, 3, 1.0);
 	rad_batch b;
-	two_pairs(&b);
+	fx_two_pairs(&b, 0);
 	double lp[4];
 	b.tokens[3] = 11;
 	const char *e = rad_model_forward(m, &b, lp, NULL);
@@ -138,7 +83,7 @@ static void test_dpo_step0(void)
 {
 	rad_model *m = fx_model(11, 16, 2, 2, 8, 9, 4.0);
 	rad_batch b;
-	two_pairs(&b);
+	fx_two_pairs(&b, 0);
 	double lp[4], dl[4];
 	int32_t nt[4];
 	EXPECT(rad_model_forward(m, &b, lp, nt) == NULL);
@@ -165,7 +110,7 @@ static void test_dpo_step0(void)
 static void test_metrics_by_hand(void)
 {
 	rad_batch b;
-	two_pairs(&b);
+	fx_two_pairs(&b, 0);
 	double lp[4] = {-10, -12, -20, -18}, rl[4] = {-11, -11, -19, -20}, dl[4], rc[2], rr[2];
 	int32_t nt[4] = {3, 2, 4, 1}, rn[4] = {3, 2, 4, 1};
 	b.ref_logp = malloc(sizeof rl);
@@ -244,7 +189,7 @@ static void test_sft_overfits(void)
 {
 	rad_model *m = fx_model(11, 16, 2, 2, 16, 1, 1.0);
 	rad_batch b;
-	two_pairs(&b);
+	fx_two_pairs(&b, 0);
 	rad_loss_opts o = {RAD_LOSS_SFT, 0.1, 0, 0};
 	rad_loss_stats st;
 	train(m, &b, &o, 1, 0, &st);
@@ -260,7 +205,7 @@ static void test_dpo_accuracy(void)
 {
 	rad_model *m = fx_model(11, 16, 2, 2, 16, 2, 1.0);
 	rad_batch b;
-	two_pairs(&b);
+	fx_two_pairs(&b, 0);
 	double lp[4];
 	int32_t nt[4];
 	rad_model_forward(m, &b, lp, nt);
