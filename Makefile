@@ -23,19 +23,20 @@ O         = build/opt
 S         = build/san
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-LIB_SRC   = $(wildcard lib/*.c)
+# lib/ is in wings, one folder per pipeline stage (lib/README gives their order).
+LIB_SRC   = $(wildcard lib/*/*.c)
 TOOL_SRC  = $(wildcard bin/rad-*.c)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
-# Small C programs the pipelines and the demo use (not installed as tools).
-AUX_SRC   = $(wildcard pipelines/*.c)
+# The demo's task program (pipelines/demo/): not a tool, not in the library.
+DEMO_DIR  = pipelines/demo
 BENCH_SRC = $(wildcard tests/bench/*.c)
 
 TOOLS     = $(TOOL_SRC:bin/%.c=bin/%)
 SAN_TOOLS = $(TOOL_SRC:bin/%.c=$(S)/bin/%)
 UNITS     = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 SAN_UNITS = $(UNIT_SRC:tests/unit/%.c=$(S)/tests/%)
-AUX       = $(AUX_SRC:pipelines/%.c=$(O)/pipelines/%)
+AUX       = $(O)/$(DEMO_DIR)/reversal
 BENCHES   = $(BENCH_SRC:tests/bench/%.c=$(O)/bench/%)
 
 .PHONY: all check check-opt check-san test-build san-build deps deps-check install clean fuzz bench demo
@@ -55,10 +56,12 @@ bin/rad-%: bin/rad-%.c $(O)/librad.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(OMP) -MMD -MP -MF $(O)/bin/$*.d -o $@ $< $(O)/librad.a -Wl,--as-needed $(LDLIBS)
 $(O)/tests/%: tests/unit/%.c tests/unit/test.h $(O)/librad.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(OMP) -MMD -MP -o $@ $< $(O)/librad.a -Wl,--as-needed $(LDLIBS)
-$(O)/pipelines/%: pipelines/%.c $(O)/librad.a
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) $(OMP) -MMD -MP -o $@ $< $(filter %.o,$^) $(O)/librad.a -Wl,--as-needed $(LDLIBS)
+$(O)/$(DEMO_DIR)/%.o: $(DEMO_DIR)/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(OMP) -MMD -MP -o $@ $< $(O)/librad.a -Wl,--as-needed $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(OMP) -MMD -MP -c -o $@ $<
+$(O)/$(DEMO_DIR)/reversal: $(O)/$(DEMO_DIR)/reversal_cli.o $(O)/$(DEMO_DIR)/reversal.o $(O)/librad.a
+	$(CC) $(CFLAGS) $(OMP) -o $@ $^ -Wl,--as-needed $(LDLIBS)
 $(O)/bench/%: tests/bench/%.c $(O)/librad.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(OMP) -MMD -MP -o $@ $< $(O)/librad.a -Wl,--as-needed $(LDLIBS)
@@ -78,7 +81,13 @@ $(S)/bin/rad-%: bin/rad-%.c $(S)/librad.a
 	$(CC) $(CPPFLAGS) $(SANFLAGS) $(WARN) $(OMP) -MMD -MP -o $@ $< $(S)/librad.a $(LDLIBS)
 $(S)/tests/%: tests/unit/%.c tests/unit/test.h $(S)/librad.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(SANFLAGS) $(WARN) $(OMP) -MMD -MP -o $@ $< $(S)/librad.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests/unit $(SANFLAGS) $(WARN) $(OMP) -MMD -MP -o $@ $< $(filter %.o,$^) $(S)/librad.a $(LDLIBS)
+$(S)/$(DEMO_DIR)/%.o: $(DEMO_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(SANFLAGS) $(WARN) $(OMP) -MMD -MP -c -o $@ $<
+# The demo task's unit test links the task itself.
+$(O)/tests/test_reversal: $(O)/$(DEMO_DIR)/reversal.o
+$(S)/tests/test_reversal: $(S)/$(DEMO_DIR)/reversal.o
 
 test-build: all $(UNITS)
 san-build: $(SAN_TOOLS) $(SAN_UNITS)
@@ -133,7 +142,7 @@ fuzz:
 bench: deps-check all $(BENCHES)
 	@for b in tests/bench/*.sh; do echo "== $$b"; RAD_BIN=$$PWD/bin RAD_BENCH=$$PWD/$(O)/bench bash $$b || exit 1; done
 demo: deps-check all
-	@pipelines/demo
+	@pipelines/demo/run
 
 # --- install --------------------------------------------------------------------------
 install: all

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "dump.h"
-#include "jsonl.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "base/cli.h"
+#include "stream/dump.h"
+#include "base/jsonl.h"
+#include "stream/stream.h"
+#include "tok/tokenizer.h"
 
 static const char usage[] =
 "Usage: rad-dump [OPTION]... [FILE]...\n"

@@ -7,15 +7,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "chat_template.h"
-#include "cli.h"
-#include "eval_batches.h"
-#include "eval_judge.h"
-#include "generate.h"
-#include "jsonl.h"
-#include "model.h"
-#include "ompenv.h"
-#include "tokenizer.h"
+#include "tok/chat_template.h"
+#include "base/cli.h"
+#include "eval/batches.h"
+#include "eval/judging.h"
+#include "eval/generate.h"
+#include "base/jsonl.h"
+#include "nn/model.h"
+#include "base/ompenv.h"
+#include "tok/tokenizer.h"
 
 static const char usage[] =
 "Usage: rad-eval MODE [OPTION]... [FILE]...\n"

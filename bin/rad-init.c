@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "ompenv.h"
-#include "model.h"
-#include "safetensors.h"
-#include "vocab.h"
+#include "base/cli.h"
+#include "base/ompenv.h"
+#include "nn/model.h"
+#include "nn/safetensors.h"
+#include "tok/vocab.h"
 
 static const char usage[] =
 "Usage: rad-init [OPTION]... -o DIR\n"

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
-#include "cli.h"
-#include "ompenv.h"
-#include "model.h"
-#include "stream.h"
+#include "stream/batch.h"
+#include "base/cli.h"
+#include "base/ompenv.h"
+#include "nn/model.h"
+#include "stream/stream.h"
 
 static const char usage[] =
 "Usage: rad-logps --model DIR [OPTION]... [FILE]...\n"

@@ -1,14 +1,14 @@
-/* rad-pack — tokenized pairs in, training batches out (lib/pack.h does the work). */
+/* rad-pack — tokenized pairs in, training batches out (lib/pack/pack.h does the work). */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "jsonl.h"
-#include "pack.h"
-#include "stream.h"
+#include "base/cli.h"
+#include "base/jsonl.h"
+#include "pack/pack.h"
+#include "stream/stream.h"
 
 static const char usage[] =
 "Usage: rad-pack [OPTION]... [FILE]...\n"

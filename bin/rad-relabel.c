@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "io.h"
-#include "json_parse.h"
-#include "jsonl.h"
-#include "relabel.h"
+#include "base/cli.h"
+#include "base/io.h"
+#include "base/json_parse.h"
+#include "base/jsonl.h"
+#include "prefs/relabel.h"
 
 static const char usage[] =
 "Usage: rad-relabel [OPTION]... [FILE]...\n"

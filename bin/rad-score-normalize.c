@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "json_parse.h"
-#include "jsonl.h"
-#include "prefs_formats.h"
-#include "scores.h"
+#include "base/cli.h"
+#include "base/json_parse.h"
+#include "base/jsonl.h"
+#include "prefs/formats.h"
+#include "prefs/scores.h"
 
 static const char usage[] =
 "Usage: rad-score-normalize [OPTION]... [FILE]...\n"

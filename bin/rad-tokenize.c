@@ -6,13 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "chat_template.h"
-#include "cli.h"
-#include "io.h"
-#include "jsonl.h"
-#include "pair.h"
-#include "stream.h"
-#include "tokenizer.h"
+#include "tok/chat_template.h"
+#include "base/cli.h"
+#include "base/io.h"
+#include "base/jsonl.h"
+#include "stream/pair.h"
+#include "stream/stream.h"
+#include "tok/tokenizer.h"
 
 static const char usage[] =
 "Usage: rad-tokenize --tokenizer FILE [OPTION]... [FILE]...\n"

@@ -9,16 +9,16 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "adamw.h"
-#include "batch.h"
-#include "checkpoint.h"
-#include "cli.h"
-#include "ompenv.h"
-#include "jsonl.h"
-#include "loss.h"
-#include "model.h"
-#include "safetensors.h"
-#include "stream.h"
+#include "train/adamw.h"
+#include "stream/batch.h"
+#include "train/checkpoint.h"
+#include "base/cli.h"
+#include "base/ompenv.h"
+#include "base/jsonl.h"
+#include "train/loss.h"
+#include "nn/model.h"
+#include "nn/safetensors.h"
+#include "stream/stream.h"
 
 static const char usage[] =
 "Usage: rad-train-step --model DIR -o DIR [OPTION]... [FILE]...\n"

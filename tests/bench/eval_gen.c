@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "cli.h"
-#include "decode.h"
-#include "model.h"
-#include "sample.h"
+#include "base/cli.h"
+#include "nn/decode.h"
+#include "nn/model.h"
+#include "eval/sample.h"
 
 static double wall(void)
 {

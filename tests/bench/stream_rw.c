@@ -4,9 +4,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "pair.h"
-#include "stream.h"
+#include "base/cli.h"
+#include "stream/pair.h"
+#include "stream/stream.h"
 
 static double cpu_s(void)
 {

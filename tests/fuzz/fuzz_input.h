@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "base/cli.h"
 
 /* Writes data into an in-memory file and returns a path to it ("/proc/self/fd/N"). */
 static const char *fuzz_path(const uint8_t *data, size_t size)

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "dump.h"
-#include "jsonl.h"
+#include "stream/dump.h"
+#include "base/jsonl.h"
 #include "fuzz_input.h"
 
 /* Writes v with rad_jsonl_write and checks it parses back equal. */

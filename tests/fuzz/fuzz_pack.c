@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pack.h"
+#include "pack/pack.h"
 
 typedef struct { const uint8_t *p; size_t n; } bytes;
 

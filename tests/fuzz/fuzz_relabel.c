@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_parse.h"
-#include "prefs_formats.h"
-#include "relabel.h"
+#include "base/json_parse.h"
+#include "prefs/formats.h"
+#include "prefs/relabel.h"
 
 static void relabel_all(const json_t *pair)
 {

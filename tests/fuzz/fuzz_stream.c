@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "batch.h"
-#include "dump.h"
-#include "pair.h"
-#include "stream.h"
+#include "stream/batch.h"
+#include "stream/dump.h"
+#include "stream/pair.h"
+#include "stream/stream.h"
 #include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bpe.h"
-#include "tokenizer.h"
+#include "tok/bpe.h"
+#include "tok/tokenizer.h"
 
 static rad_tokenizer *toks[3];
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pipelines/demo-table on constructed run directories: means, standard deviations, win
+# pipelines/demo/table on constructed run directories: means, standard deviations, win
 # rates, likelihood changes and controllability match values worked out by hand.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || { skip demo-table "jq is not installed"; exit 0; }
@@ -28,7 +28,7 @@ mk() {   # mk SEED BASE_SCORE METHOD_SCORE RA_GOAL_SHIFT LIK_AFTER
 # tie, tie, win, loss = 50%), goals g+1 (capped by nothing: 2..11), after -1.0.
 mk 1 4 6 0 -2.0
 mk 2 4 4 1 -1.0
-"$TOP/pipelines/demo-table" w 1 >one.txt
+"$TOP/pipelines/demo/table" w 1 >one.txt
 line() { grep -m1 "^$1" "$2" | tr -s ' '; }
 same "one seed: the DPO row" "$(line 'DPO (N pairs)' one.txt)" "DPO (N pairs) 78 | 5.75 5.75 25.0 25.0 | 5.75 5.75 25.0 | 75.0 75.0"
 same "one seed: the base row" "$(line 'SFT base' one.txt)" "SFT base 375 | 4.00 4.00 0.0 0.0 | 4.00 4.00 0.0 | - -"
@@ -37,7 +37,7 @@ same "one seed: controllability" "$(line achieved one.txt)" "achieved 1.00 2.00 
 same "one seed: counts" "$(head -1 one.txt)" "rad demo, reversal task, 1 seed: 2000 prompts -> 1200 pairs (800 exact ties dropped); 3 held-out prompts"
 same "one seed: SFT time" "$(line '  SFT training' one.txt)" " SFT training 100.0"
 same "one seed: DPO time, early and end together" "$(line '  train dpo' one.txt)" " train dpo 15.0"
-"$TOP/pipelines/demo-table" w 1 2 >two.txt
+"$TOP/pipelines/demo/table" w 1 2 >two.txt
 # means over seeds 5.75 and 4.75: 5.25, sd sqrt(((0.5)^2 * 2) / 1) = 0.707; win 75, 50 ->
 # 62.5 +- 17.7; change -0.5, +0.5 -> 0 +- 0.707; goal 1: 1, 2 -> 1.5 +- 0.71
 same "two seeds: the DPO row" "$(line 'DPO (N pairs)' two.txt)" "DPO (N pairs) 78±0 | 5.25±0.71 5.25±0.71 25.0±0.0 25.0±0.0 | 5.25±0.71 5.25±0.71 25.0±0.0 | 62.5±17.7 62.5±17.7"

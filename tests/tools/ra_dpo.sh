@@ -2,11 +2,11 @@
 # pipelines/ra-dpo end to end on a few demo pairs and a tiny model: every output is made,
 # a rerun redoes nothing, a changed input redoes what depends on it, a held lock refuses.
 . "$(dirname "$0")/lib.sh"
-R=$TOP/build/opt/pipelines/reversal
+R=$TOP/build/opt/pipelines/demo/reversal
 command -v jq >/dev/null || { skip ra-dpo "jq is not installed"; exit 0; }
-[ -x "$R" ] || { skip ra-dpo "build/opt/pipelines/reversal not built (make all)"; exit 0; }
+[ -x "$R" ] || { skip ra-dpo "build/opt/pipelines/demo/reversal not built (make all)"; exit 0; }
 export OMP_WAIT_POLICY=PASSIVE
-TOK=$TOP/pipelines/demo-tokenizer.json
+TOK=$TOP/pipelines/demo/tokenizer.json
 cd "$T"
 "$R" prefs -n 40 --seed 2 >train.jsonl
 "$R" prefs --split test -n 16 --seed 2 >test.jsonl

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The demo task's generator and judge (pipelines/reversal.c): data shape, determinism,
+# The demo task's generator and judge (pipelines/demo/reversal_cli.c): data shape, determinism,
 # scores that the judge reproduces, the SFT goal share, the judge protocol and errors.
 . "$(dirname "$0")/lib.sh"
-R=$TOP/build/opt/pipelines/reversal
-if [ ! -x "$R" ]; then skip reversal "build/opt/pipelines/reversal not built (make all)"; exit 0; fi
+R=$TOP/build/opt/pipelines/demo/reversal
+if [ ! -x "$R" ]; then skip reversal "build/opt/pipelines/demo/reversal not built (make all)"; exit 0; fi
 
 "$R" prefs -n 300 --seed 5 >"$T/a.jsonl"
 "$R" prefs -n 300 --seed 5 >"$T/b.jsonl"

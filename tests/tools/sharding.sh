@@ -3,14 +3,14 @@
 # the unsharded one, with 2 jobs and blocks small enough to make several shards.
 . "$(dirname "$0")/lib.sh"
 if ! command -v parallel >/dev/null; then skip sharding "GNU Parallel is not installed"; exit 0; fi
-R=$TOP/build/opt/pipelines/reversal
-if [ ! -x "$R" ]; then skip sharding "build/opt/pipelines/reversal not built (make all)"; exit 0; fi
+R=$TOP/build/opt/pipelines/demo/reversal
+if [ ! -x "$R" ]; then skip sharding "build/opt/pipelines/demo/reversal not built (make all)"; exit 0; fi
 RAD_PIPELINE=sharding-test
 . "$TOP/pipelines/lib.sh"
 export OMP_WAIT_POLICY=PASSIVE
 n=160
 [ "${RAD_CONFIG:-}" = san ] && n=80
-TOK=$TOP/pipelines/demo-tokenizer.json
+TOK=$TOP/pipelines/demo/tokenizer.json
 cd "$T"
 printf 'Overall score: {score}.' >goal.txt
 "$R" prefs -n $n --seed 3 >ubf.jsonl

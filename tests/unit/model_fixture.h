@@ -6,10 +6,10 @@
 #include <string.h>
 #include <math.h>
 #include <stdio.h>
-#include "batch.h"
-#include "loss.h"
-#include "model.h"
-#include "rng.h"
+#include "stream/batch.h"
+#include "train/loss.h"
+#include "nn/model.h"
+#include "base/rng.h"
 
 /* One sequence: prompt then completion, at (row, start) of the batch. */
 typedef struct fx_seq {

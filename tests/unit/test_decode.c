@@ -2,9 +2,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
-#include "decode.h"
+#include "nn/decode.h"
 #include "model_fixture.h"
-#include "sample.h"
+#include "eval/sample.h"
 #include "test.h"
 
 enum { V = 37, CTX = 24, L = 2, H = 4, C = 16 };

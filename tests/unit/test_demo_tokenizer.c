@@ -1,8 +1,8 @@
-/* test_demo_tokenizer.c — the demo's byte-level tokenizer (pipelines/demo-tokenizer.json):
+/* test_demo_tokenizer.c — the demo's byte-level tokenizer (pipelines/demo/tokenizer.json):
  * every byte is the token whose id is the byte's value, three special tokens follow, and
  * there are no merges, so any text encodes to its bytes. */
 #include "test.h"
-#include "tokenizer.h"
+#include "tok/tokenizer.h"
 
 #include <stdlib.h>
 
@@ -54,7 +54,7 @@ int main(void)
 {
 	const char *top = getenv("RAD_TOP");
 	char path[4096], err[512];
-	snprintf(path, sizeof path, "%s/pipelines/demo-tokenizer.json", top ? top : ".");
+	snprintf(path, sizeof path, "%s/pipelines/demo/tokenizer.json", top ? top : ".");
 	tok = rad_tokenizer_load(path, NULL, err, sizeof err);
 	if (!tok) {
 		printf("FAIL load: %s\n", err);

@@ -2,8 +2,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "eval_metrics.h"
-#include "generate.h"
+#include "eval/metrics.h"
+#include "eval/generate.h"
 #include "test.h"
 
 static double field(json_t *o, const char *k)

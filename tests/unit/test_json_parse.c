@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_parse.h"
+#include "base/json_parse.h"
 #include "test.h"
 
 /* Parses text both ways; they must agree on acceptance and, when accepted, on the value

@@ -6,8 +6,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "jsonl.h"
+#include "base/cli.h"
+#include "base/jsonl.h"
 
 static char dir[] = "/tmp/rad-test-jsonl-XXXXXX";
 static char path[256], zpath[256];

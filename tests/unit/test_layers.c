@@ -3,9 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "layers.h"
-#include "vmath.h"
-#include "rng.h"
+#include "nn/layers.h"
+#include "nn/vmath.h"
+#include "base/rng.h"
 #include "test.h"
 
 static rad_rng R;

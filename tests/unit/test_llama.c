@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "llama_layers.h"
-#include "loss.h"
-#include "model.h"
+#include "nn/llama_layers.h"
+#include "train/loss.h"
+#include "nn/model.h"
 #include "model_fixture.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "base/rng.h"
+#include "nn/safetensors.h"
 #include "test.h"
 
 static rad_rng R;

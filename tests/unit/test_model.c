@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "adamw.h"
-#include "loss.h"
-#include "model.h"
+#include "train/adamw.h"
+#include "train/loss.h"
+#include "nn/model.h"
 #include "model_fixture.h"
-#include "safetensors.h"
+#include "nn/safetensors.h"
 #include "test.h"
 
 /* Finite differences over a few weights of every tensor. */

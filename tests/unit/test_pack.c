@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "pack.h"
+#include "base/cli.h"
+#include "pack/pack.h"
 #include "test.h"
 
 /* ---- truncation ------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prefs_formats.h"
+#include "prefs/formats.h"
 #include "test.h"
 
 static json_t *parse(const char *text)

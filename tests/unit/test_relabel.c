@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relabel.h"
-#include "scores.h"
-#include "sha256.h"
+#include "prefs/relabel.h"
+#include "prefs/scores.h"
+#include "base/sha256.h"
 #include "test.h"
 
 #define HEADER "You are an assistant that generates responses for the instruction while implicitly " \

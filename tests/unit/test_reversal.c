@@ -1,7 +1,7 @@
 /* test_reversal.c — the demo task: judge scores worked out by hand, the teacher's
  * distributions against the numbers that define them, prompts keyed by id. */
 #include "test.h"
-#include "reversal.h"
+#include "../../pipelines/demo/reversal.h"
 
 #include <stdlib.h>
 

@@ -5,10 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "cli.h"
-#include "pair.h"
-#include "stream.h"
+#include "stream/batch.h"
+#include "base/cli.h"
+#include "stream/pair.h"
+#include "stream/stream.h"
 
 static char dir[] = "/tmp/rad-test-stream-XXXXXX";
 static char path_a[256], path_b[256], path_c[256];

@@ -3,11 +3,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bpe.h"
-#include "chat_template.h"
-#include "cli.h"
+#include "tok/bpe.h"
+#include "tok/chat_template.h"
+#include "base/cli.h"
 #include "test.h"
-#include "tokenizer.h"
+#include "tok/tokenizer.h"
 
 static char path_buf[4096];
 static const char *data(const char *rel)

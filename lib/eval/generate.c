@@ -1,0 +1,285 @@
+/* eval/generate.c — batched generation from chat prompts (generate.h). */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "base/cli.h"
+#include "nn/decode.h"
+#include "eval/generate.h"
+#include "base/jsonl.h"
+
+/* Length of the well-formed UTF-8 sequence at s[0..n) (> 0), or minus the length of its
+ * maximal ill-formed prefix (Unicode's "maximal subpart", as Python's errors="replace"
+ * counts them): each such prefix becomes one U+FFFD. */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char b = s[0];
+	int need;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (b < 0x80) return 1;
+	if (b >= 0xc2 && b <= 0xdf) need = 1;
+	else if (b >= 0xe0 && b <= 0xef) { need = 2; if (b == 0xe0) lo = 0xa0; if (b == 0xed) hi = 0x9f; }
+	else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b == 0xf0) lo = 0x90; if (b == 0xf4) hi = 0x8f; }
+	else return -1;
+	for (int k = 1; k <= need; k++) {
+		if ((size_t)k >= n || s[k] < lo || s[k] > hi) return -k;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need + 1;
+}
+
+char *rad_utf8_clean(const char *s, size_t n, size_t *outlen)
+{
+	char *o = rad_malloc(3 * n + 1);
+	size_t j = 0;
+	for (size_t i = 0; i < n;) {
+		int k = utf8_seq((const unsigned char *)s + i, n - i);
+		if (k > 0) {
+			memcpy(o + j, s + i, k);
+			j += k;
+			i += k;
+		} else {
+			memcpy(o + j, "\xef\xbf\xbd", 3);
+			j += 3;
+			i += -k;
+		}
+	}
+	o[j] = 0;
+	if (outlen) *outlen = j;
+	return o;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One prompt in a batch. */
+typedef struct job {
+	json_t *rec;             /* the input object */
+	const char *id, *goal;
+	rad_ids prompt;
+	rad_ids out;
+	rad_rng rng;
+	int max_new, done, stopped;
+	char where[300];
+} job;
+
+/* Reads the prompt turns of o into msgs; NULL or what is wrong. */
+static const char *read_msgs(json_t *o, rad_msg **msgs, size_t *n, size_t *cap)
+{
+	json_t *pr = json_object_get(o, "prompt");
+	*n = 0;
+	if (json_is_string(pr)) {
+		if (!*cap) { *cap = 8; *msgs = rad_malloc(*cap * sizeof **msgs); }
+		(*msgs)[(*n)++] = (rad_msg){"user", json_string_value(pr)};
+		return NULL;
+	}
+	if (!json_is_array(pr) || !json_array_size(pr)) return "\"prompt\" is not a string or a non-empty list of turns";
+	size_t i;
+	json_t *t;
+	json_array_foreach(pr, i, t) {
+		json_t *r = json_object_get(t, "role"), *c = json_object_get(t, "content");
+		if (!json_is_string(r) || !json_is_string(c)) return "a prompt turn without a string role and content";
+		if (*n == *cap) { *cap = *cap ? 2 * *cap : 8; *msgs = rad_realloc(*msgs, *cap * sizeof **msgs); }
+		(*msgs)[(*n)++] = (rad_msg){json_string_value(r), json_string_value(c)};
+	}
+	if (strcmp((*msgs)[*n - 1].role, "user")) return "the last prompt turn is not a user turn";
+	return NULL;
+}
+
+typedef struct run {
+	rad_model *m;
+	rad_tokenizer *tok;
+	const rad_template *tp;
+	const rad_gen_opts *o;
+	rad_sink *out;
+	rad_gen_stats *st;
+	rad_kv_cache *kv;
+	rad_sampler sm;
+	float *logits;           /* [batch, V] */
+	int32_t stop, eos;
+	uint32_t nvocab;         /* the tokenizer's ids; larger model ids are never drawn */
+	job *jobs;
+	int njobs;
+	rad_msg *msgs;
+	size_t cap;
+} run;
+
+static void emit(run *R, job *j)
+{
+	rad_text txt = {0};
+	if (rad_tok_decode(R->tok, j->out.v, j->out.n, 0, &txt))
+		rad_die(RAD_EXIT_DATA, j->where, "the model produced an id the tokenizer does not know");
+	size_t n;
+	char *clean = rad_utf8_clean(txt.s ? txt.s : "", txt.n, &n);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(j->id));
+	json_object_set_new(o, "goal", json_string(j->goal));
+	json_object_set(o, "prompt", json_object_get(j->rec, "prompt"));
+	json_object_set_new(o, "response", json_stringn(clean, n));
+	json_object_set_new(o, "tokens", json_integer((json_int_t)j->out.n));
+	json_object_set_new(o, "finish", json_string(j->stopped ? "stop" : "length"));
+	if (R->o->ids) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < j->out.n; i++) json_array_append_new(a, json_integer(j->out.v[i]));
+		json_object_set_new(o, "ids", a);
+	}
+	rad_jsonl_write(R->out, o);
+	json_decref(o);
+	free(clean);
+	rad_text_free(&txt);
+}
+
+/* Picks the next token of job j from logits lg[V]. */
+static int32_t pick(run *R, job *j, float *lg)
+{
+	for (int v = (int)R->nvocab; v < R->m->cfg.vocab; v++) lg[v] = -INFINITY;
+	return rad_sample(&R->sm, lg, &R->o->sample, &j->rng);
+}
+
+/* Takes token t for job j: the end of turn finishes it, so does reaching max_new. */
+static void take(run *R, job *j, int32_t t)
+{
+	if (t == R->stop || (R->eos >= 0 && t == R->eos)) {
+		j->done = j->stopped = 1;
+		return;
+	}
+	rad_ids_push(&j->out, t);
+	if ((int)j->out.n >= j->max_new) j->done = 1;
+}
+
+static void run_batch(run *R)
+{
+	int V = R->m->cfg.vocab;
+	const char *e;
+	/* the cache holds this batch's longest prompt + answer (not the whole context per slot) */
+	int need = 1;
+	for (int s = 0; s < R->njobs; s++) {
+		int len = (int)R->jobs[s].prompt.n + R->jobs[s].max_new;
+		need = len > need ? len : need;
+	}
+	if (!R->kv || R->kv->max_len < need) {
+		rad_kv_cache_free(R->kv);
+		R->kv = rad_kv_cache_new(R->m, R->o->batch > 0 ? R->o->batch : 1, need);
+	}
+	double t0 = now();
+	for (int s = 0; s < R->njobs; s++) {
+		job *j = &R->jobs[s];
+		rad_kv_cache_reset(R->kv, s);
+		if ((e = rad_model_decode(R->m, R->kv, s, j->prompt.v, (int)j->prompt.n, R->logits)))
+			rad_die(RAD_EXIT_DATA, j->where, "%s", e);
+		if (j->max_new > 0) take(R, j, pick(R, j, R->logits));
+		else j->done = 1;
+	}
+	double t1 = now();
+	int *slots = rad_malloc(sizeof(int) * R->njobs);
+	int32_t *toks = rad_malloc(sizeof(int32_t) * R->njobs);
+	for (;;) {
+		int n = 0;
+		for (int s = 0; s < R->njobs; s++)
+			if (!R->jobs[s].done) { slots[n] = s; toks[n] = R->jobs[s].out.v[R->jobs[s].out.n - 1]; n++; }
+		if (!n) break;
+		if ((e = rad_model_decode_step(R->m, R->kv, n, slots, toks, R->logits)))
+			rad_die(RAD_EXIT_DATA, R->jobs[slots[0]].where, "%s", e);
+		for (int i = 0; i < n; i++) take(R, &R->jobs[slots[i]], pick(R, &R->jobs[slots[i]], R->logits + (size_t)i * V));
+	}
+	double t2 = now();
+	R->st->seconds += t2 - t0;
+	R->st->decode_seconds += t2 - t1;
+	for (int s = 0; s < R->njobs; s++) {
+		job *j = &R->jobs[s];
+		emit(R, j);
+		R->st->prompts++;
+		R->st->tokens += (long long)j->out.n;
+		R->st->prompt_tokens += (long long)j->prompt.n;
+		R->st->stopped += j->stopped;
+		json_decref(j->rec);
+		rad_ids_free(&j->prompt);
+		rad_ids_free(&j->out);
+	}
+	R->njobs = 0;
+	free(slots);
+	free(toks);
+	rad_progress("%lld prompts, %lld tokens", R->st->prompts, R->st->tokens);
+}
+
+/* Adds record o (reference taken) as a job; a bad record is fatal or counted. */
+static void add(run *R, json_t *o, const char *where)
+{
+	job *j = &R->jobs[R->njobs];
+	memset(j, 0, sizeof *j);
+	snprintf(j->where, sizeof j->where, "%s", where);
+	const char *why = NULL;
+	char err[300];
+	json_t *id = json_object_get(o, "id"), *goal = json_object_get(o, "goal");
+	size_t nm = 0;
+	if (!json_is_object(o)) why = "not a JSON object";
+	else if (!json_is_string(id)) why = "no string \"id\"";
+	else if (goal && !json_is_null(goal) && !json_is_string(goal)) why = "\"goal\" is not a string";
+	else why = read_msgs(o, &R->msgs, &nm, &R->cap);
+	if (!why && rad_chat_encode(R->tok, R->tp, R->msgs, nm, NULL, 0, R->o->special ? RAD_TOK_SPECIAL : 0,
+	                            &j->prompt, NULL, NULL, err, sizeof err))
+		why = err;
+	char toolong[120];
+	if (!why) {
+		int room = R->m->cfg.ctx - (int)j->prompt.n;
+		if (room < 1) {
+			snprintf(toolong, sizeof toolong, "the prompt is %zu tokens, the model's context %d", j->prompt.n, R->m->cfg.ctx);
+			why = toolong;
+		}
+		j->max_new = R->o->max_new < room ? R->o->max_new : room;
+	}
+	if (why) {
+		rad_ids_free(&j->prompt);
+		if (!R->o->skip_invalid) rad_die(RAD_EXIT_DATA, where, "%s", why);
+		if (rad_verbose) rad_warn(where, "skipped: %s", why);
+		R->st->skipped++;
+		json_decref(o);
+		return;
+	}
+	j->rec = o;
+	j->id = json_string_value(id);
+	j->goal = json_is_string(goal) ? json_string_value(goal) : "";
+	rad_sample_seed(&j->rng, R->o->seed, j->id);
+	R->njobs++;
+}
+
+void rad_generate_run(rad_model *m, rad_tokenizer *tok, const rad_template *tp, const rad_gen_opts *o,
+                      char **inputs, int ninputs, rad_sink *out, rad_gen_stats *st)
+{
+	run R = {.m = m, .tok = tok, .tp = tp, .o = o, .out = out, .st = st};
+	memset(st, 0, sizeof *st);
+	int B = o->batch > 0 ? o->batch : 1;
+	R.stop = rad_template_stop_id(tp, tok);
+	R.eos = rad_tok_eos(tok);
+	R.nvocab = rad_tok_n_vocab(tok);
+	if (R.nvocab > (uint32_t)m->cfg.vocab)
+		rad_die(RAD_EXIT_DATA, rad_tok_path(tok), "the tokenizer has %u ids, the model only %d", R.nvocab, m->cfg.vocab);
+	if (R.stop < 0) rad_die(RAD_EXIT_DATA, rad_tok_path(tok), "template %s has no end-of-turn token in this tokenizer", rad_template_name(tp));
+	rad_sampler_init(&R.sm, m->cfg.vocab);
+	R.logits = rad_malloc(sizeof(float) * (size_t)B * m->cfg.vocab);
+	R.jobs = rad_calloc(B, sizeof *R.jobs);
+	for (int i = 0; i < ninputs; i++) {
+		rad_jsonl *r = rad_jsonl_open(inputs[i], o->skip_invalid);
+		json_t *v;
+		while ((v = rad_jsonl_next(r))) {
+			add(&R, v, rad_jsonl_where(r));
+			if (R.njobs == B) run_batch(&R);
+		}
+		st->skipped += r->skipped;
+		rad_jsonl_close(r);
+	}
+	if (R.njobs) run_batch(&R);
+	rad_progress_done();
+	rad_kv_cache_free(R.kv);
+	rad_sampler_free(&R.sm);
+	free(R.logits);
+	free(R.jobs);
+	free(R.msgs);
+}

@@ -1,0 +1,48 @@
+/* eval/generate.h — responses to chat prompts: JSONL in, JSONL out (man 1 rad-eval, generate).
+ *
+ * Each input line is an object with "id" (string), "prompt" (a list of {role, content}
+ * turns ending with a user turn, or one string = one user turn) and optionally "goal"
+ * (rad-relabel's output is such a line).  The prompt is rendered with the chat template
+ * and encoded by the tokenizer (lib/chat_template.h); the model continues it until the
+ * template's end-of-turn token (or the tokenizer's end of sequence) or max_new tokens.
+ * Prompts are run in batches of `batch` slots of one key/value cache; the sampler of a
+ * prompt is seeded from (seed, id) alone, so the output of a prompt does not depend on
+ * which file, shard or batch it came in.  Output, one line per prompt in input order:
+ *   {"id", "goal", "prompt" (as given), "response" (text, the end of turn left out),
+ *    "tokens" (response tokens), "finish" ("stop" or "length"), and with ids set "ids"}
+ * A response that is not valid UTF-8 (a model may stop inside a character) has each
+ * maximal ill-formed subsequence replaced by U+FFFD, as Python's errors="replace" does. */
+#ifndef RAD_GENERATE_H
+#define RAD_GENERATE_H
+
+#include <stdint.h>
+#include "tok/chat_template.h"
+#include "base/io.h"
+#include "nn/model.h"
+#include "eval/sample.h"
+#include "tok/tokenizer.h"
+
+typedef struct rad_gen_opts {
+	rad_sample_opts sample;
+	int max_new;            /* new tokens at most per prompt */
+	int batch;              /* prompts decoded together */
+	uint64_t seed;
+	int special;            /* added-token text in message content becomes those tokens */
+	int skip_invalid;       /* a bad record (no id, bad prompt, too long) is counted, not fatal */
+	int ids;                /* also write "ids": the response's token ids */
+} rad_gen_opts;
+
+typedef struct rad_gen_stats {
+	long long prompts, skipped, tokens, prompt_tokens, stopped;
+	double seconds;         /* wall time inside the model (prefill + steps) */
+	double decode_seconds;  /* of which the batched steps */
+} rad_gen_stats;
+
+/* Reads every input (paths, "-" = stdin) and writes the responses to out. */
+void rad_generate_run(rad_model *m, rad_tokenizer *tok, const rad_template *tp, const rad_gen_opts *o,
+                      char **inputs, int ninputs, rad_sink *out, rad_gen_stats *st);
+
+/* A copy of s[n] with each maximal ill-formed UTF-8 subsequence replaced by U+FFFD. */
+char *rad_utf8_clean(const char *s, size_t n, size_t *outlen);
+
+#endif

@@ -1,0 +1,68 @@
+/* nn/layers.h — the transformer's layers, each forward beside its backward (one file each).
+ *
+ * All buffers are fp32, row-major; the shapes are in each comment (letters as in
+ * model.h).  Backward functions ADD into parameter gradients (dw, db) and, unless said
+ * otherwise, WRITE the input gradient.  Threads: OpenMP inside, deterministic for a
+ * fixed thread count (no atomics, no reductions whose order depends on timing). */
+#ifndef RAD_LAYERS_H
+#define RAD_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* matmul.c — y[N,O] = x[N,I] W[O,I]^T (+ b[O]); BLAS sgemm. */
+void rad_matmul_forward(float *y, const float *x, const float *w, const float *b, int n, int in, int out);
+/* dx[N,I] (+)= dy[N,O] W[O,I] (accumulate when add_dx); dw[O,I] += dy^T x; db[O] += sum dy. */
+void rad_matmul_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                         const float *w, int n, int in, int out, int add_dx);
+void rad_blas_set_threads(int n);
+/* y[N,C] = sum over tokens: the deterministic column sum used for bias gradients. */
+void rad_colsum_add(float *db, const float *dy, int n, int c);
+
+/* layernorm.c — y = (x - mean) * rstd * w + b over the last dim C; mean, rstd [N] saved. */
+void rad_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w,
+                           const float *b, int n, int c, float eps);
+/* dx[N,C] += (accumulates into the residual gradient); dw, db += */
+void rad_layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                            const float *mean, const float *rstd, const float *w, int n, int c);
+
+/* gelu.c — GELU with the tanh approximation (GPT-2's "gelu_new"), elementwise on n. */
+void rad_gelu_forward(float *y, const float *x, size_t n);
+/* dx = dy * gelu'(x) (dx may alias dy). */
+void rad_gelu_backward(float *dx, const float *dy, const float *x, size_t n);
+
+/* attention.c — causal multi-head attention inside each sequence of a flat token list.
+ *   qkv[N, (H+2G)*D]: per token q heads, then k heads, then v heads;
+ *   out[N, H*D]; sequences: token ranges [off[s], off[s]+len[s]), s < S;
+ *   att: saved softmax probabilities, sum over s of H*len[s]^2 floats
+ *        (rad_attention_att_size), laid out per sequence [H][len][len].
+ * Query head h reads key/value head h / (H/G) (grouped-query attention). */
+size_t rad_attention_att_size(const int *len, int nseq, int h);
+void rad_attention_forward(float *out, float *att, const float *qkv, const int *off, const int *len,
+                           int nseq, int h, int g, int d);
+/* dqkv[N,(H+2G)*D] written; datt scratch of the same size as att. */
+void rad_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+                            const float *att, const int *off, const int *len, int nseq, int h,
+                            int g, int d);
+
+/* logprobs.c — LM head and log-softmax at selected rows only, in chunks.
+ *   x[M,C] (rows already gathered), w[V,C], target[M]: logp[M] = log softmax(x w^T)[target],
+ *   lse[M] the log-sum-exp of each row (kept for the backward).
+ * scratch holds rows*V floats: with rows >= M the logits of every row stay there for the
+ * backward; otherwise the backward recomputes them `rows` at a time
+ * (rad_logprobs_chunk(V) is a good chunk). */
+int rad_logprobs_chunk(int v);
+void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const int32_t *target,
+                          int m, int c, int v, float *scratch, int rows);
+/* Given dlogp[M] (d loss / d logp of each row): dx[M,C] written, dw[V,C] += . */
+void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *lse, const float *x,
+                           const float *w, const int32_t *target, int m, int c, int v, float *scratch, int rows);
+
+/* embedding.c — x[N,C] = wte[tok] (+ wpe[pos]); backward adds into dwte, dwpe
+ * (deterministic: serial over tokens, vectorised over C). */
+void rad_embedding_forward(float *x, const float *wte, const float *wpe, const int32_t *tok,
+                           const int32_t *pos, int n, int c);
+void rad_embedding_backward(float *dwte, float *dwpe, const float *dx, const int32_t *tok,
+                            const int32_t *pos, int n, int c);
+
+#endif

@@ -1,0 +1,599 @@
+/* nn/model.c — the generic decoder: weight layout, HF tensor names, initialisation, and the
+ * forward and backward passes over a batch (layers in lib/layers.h).
+ *
+ * Variants are configuration (model.h): LayerNorm + learned positions + GELU (the GPT-2
+ * family) or RMSNorm + RoPE + SwiGLU with grouped-query attention, optional q/k/v biases
+ * and per-head q/k norms (Llama, Mistral, Qwen2, Qwen3), over the same fused buffers. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/cli.h"
+#include "nn/layers.h"
+#include "nn/llama_layers.h"
+#include "nn/model.h"
+#include "base/rng.h"
+
+void rad_model_config_gpt2(rad_model_config *c, int vocab, int ctx, int layers, int heads, int dim)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->model_type, sizeof c->model_type, "gpt2");
+	c->vocab = vocab;
+	c->ctx = ctx;
+	c->dim = dim;
+	c->n_layers = layers;
+	c->n_heads = heads;
+	c->n_kv_heads = heads;
+	c->head_dim = heads > 0 ? dim / heads : 0;
+	c->ffn_dim = 4 * dim;
+	c->norm = RAD_NORM_LAYER;
+	c->pos = RAD_POS_LEARNED;
+	c->mlp = RAD_MLP_GELU;
+	c->norm_eps = 1e-5f;
+	c->qkv_bias = c->out_bias = c->mlp_bias = c->norm_bias = 1;
+	c->tied = 1;
+	c->rope_theta = 10000.0f;
+	c->bos_id = c->eos_id = vocab == 50257 ? 50256 : -1;
+}
+
+const char *rad_model_config_check(const rad_model_config *c)
+{
+	static char msg[160];
+	if (c->vocab <= 0 || c->ctx <= 0 || c->dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
+	    c->n_kv_heads <= 0 || c->head_dim <= 0 || c->ffn_dim <= 0)
+		return "every size (vocab, context, dim, layers, heads, head_dim, ffn) must be positive";
+	if (c->n_heads % c->n_kv_heads)
+		return "heads must be a multiple of key/value heads";
+	int gpt2 = !strcmp(c->model_type, "gpt2");
+	if (gpt2 && (c->norm != RAD_NORM_LAYER || c->pos != RAD_POS_LEARNED || c->mlp != RAD_MLP_GELU || c->qk_norm)) {
+		snprintf(msg, sizeof msg, "model_type \"gpt2\" is LayerNorm, learned positions and GELU only");
+		return msg;
+	}
+	if (!gpt2 && (c->norm != RAD_NORM_RMS || c->pos != RAD_POS_ROPE || c->mlp != RAD_MLP_SWIGLU || c->norm_bias ||
+	              c->mlp_bias)) {
+		snprintf(msg, sizeof msg, "model_type \"%s\": only RMSNorm without bias, RoPE and SwiGLU without biases are supported",
+		         c->model_type);
+		return msg;
+	}
+	if (c->pos == RAD_POS_ROPE && (c->head_dim % 2 || c->rope_theta <= 0))
+		return "rotary positions need an even head_dim and rope_theta > 0";
+	if (c->rope_scaling == RAD_ROPE_LLAMA3 && (c->rope_factor <= 0 || c->rope_orig_ctx <= 0 ||
+	                                           c->rope_high_freq <= c->rope_low_freq || c->rope_low_freq <= 0))
+		return "llama3 rope_scaling needs factor > 0, original_max_position_embeddings > 0 and high_freq_factor > low_freq_factor > 0";
+	if ((size_t)c->vocab * c->dim > (size_t)1 << 34) return "model too large";
+	return NULL;
+}
+
+/* ---- layout ------------------------------------------------------------------------ */
+
+typedef struct layout {
+	rad_model *m;
+	float *base;             /* NULL: count only */
+	size_t cur;
+	int nt;
+} layout;
+
+/* A block of `rows x cols` floats; returns its pointer (or NULL when counting). */
+static float *block(layout *lo, size_t rows, size_t cols)
+{
+	size_t off = lo->cur;
+	lo->cur += rows * cols;
+	return lo->base ? lo->base + off : NULL;
+}
+
+/* Records an HF tensor at pointer p (inside a block), internal [rows, cols]. */
+static void tensor(layout *lo, float *p, const char *name, int ndim, int64_t s0, int64_t s1,
+                   int64_t rows, int64_t cols, int transposed, int decay, int optional)
+{
+	if (lo->base) {
+		rad_model_tensor *t = &lo->m->tensors[lo->nt];
+		memset(t, 0, sizeof *t);
+		snprintf(t->name, sizeof t->name, "%s", name);
+		t->ndim = ndim;
+		t->shape[0] = s0;
+		t->shape[1] = ndim > 1 ? s1 : 1;
+		t->off = (size_t)(p - lo->base);
+		t->rows = rows;
+		t->cols = cols;
+		t->transposed = transposed;
+		t->decay = decay;
+		t->optional = optional;
+	}
+	lo->nt++;
+}
+
+#define VEC(p, nm, n) tensor(lo, p, nm, 1, n, 1, n, 1, 0, 0, 0)
+
+static void lay_gpt2(layout *lo, rad_weights *w)
+{
+	const rad_model_config *c = &lo->m->cfg;
+	int64_t C = c->dim, V = c->vocab, F = c->ffn_dim, W = (int64_t)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
+	int64_t HD = (int64_t)c->n_heads * c->head_dim;
+	char nm[96];
+	w->wte = block(lo, V, C);
+	tensor(lo, w->wte, "transformer.wte.weight", 2, V, C, V, C, 0, 1, 0);
+	w->wpe = block(lo, c->ctx, C);
+	tensor(lo, w->wpe, "transformer.wpe.weight", 2, c->ctx, C, c->ctx, C, 0, 1, 0);
+	for (int l = 0; l < c->n_layers; l++) {
+		rad_layer_weights *y = &w->layer[l];
+#define NM(s) (snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, s), nm)
+		y->norm1_w = block(lo, C, 1); VEC(y->norm1_w, NM("ln_1.weight"), C);
+		y->norm1_b = block(lo, C, 1); VEC(y->norm1_b, NM("ln_1.bias"), C);
+		y->wqkv = block(lo, W, C);
+		tensor(lo, y->wqkv, NM("attn.c_attn.weight"), 2, C, W, W, C, 1, 1, 0);
+		y->bqkv = block(lo, W, 1); VEC(y->bqkv, NM("attn.c_attn.bias"), W);
+		y->wo = block(lo, C, HD);
+		tensor(lo, y->wo, NM("attn.c_proj.weight"), 2, HD, C, C, HD, 1, 1, 0);
+		y->bo = block(lo, C, 1); VEC(y->bo, NM("attn.c_proj.bias"), C);
+		y->norm2_w = block(lo, C, 1); VEC(y->norm2_w, NM("ln_2.weight"), C);
+		y->norm2_b = block(lo, C, 1); VEC(y->norm2_b, NM("ln_2.bias"), C);
+		y->w_up = block(lo, F, C);
+		tensor(lo, y->w_up, NM("mlp.c_fc.weight"), 2, C, F, F, C, 1, 1, 0);
+		y->b_up = block(lo, F, 1); VEC(y->b_up, NM("mlp.c_fc.bias"), F);
+		y->w_down = block(lo, C, F);
+		tensor(lo, y->w_down, NM("mlp.c_proj.weight"), 2, F, C, C, F, 1, 1, 0);
+		y->b_down = block(lo, C, 1); VEC(y->b_down, NM("mlp.c_proj.bias"), C);
+#undef NM
+	}
+	w->normf_w = block(lo, C, 1); VEC(w->normf_w, "transformer.ln_f.weight", C);
+	w->normf_b = block(lo, C, 1); VEC(w->normf_b, "transformer.ln_f.bias", C);
+	if (c->tied) {
+		w->lm_head = w->wte;
+	} else {
+		w->lm_head = block(lo, V, C);
+		tensor(lo, w->lm_head, "lm_head.weight", 2, V, C, V, C, 0, 1, 0);
+	}
+}
+
+/* Llama / Qwen2 / Qwen3 names over the same fused buffers. */
+static void lay_llama(layout *lo, rad_weights *w)
+{
+	const rad_model_config *c = &lo->m->cfg;
+	int64_t C = c->dim, V = c->vocab, F = c->ffn_dim, D = c->head_dim;
+	int64_t HD = (int64_t)c->n_heads * D, GD = (int64_t)c->n_kv_heads * D, W = HD + 2 * GD;
+	char nm[96];
+	w->wte = block(lo, V, C);
+	tensor(lo, w->wte, "model.embed_tokens.weight", 2, V, C, V, C, 0, 1, 0);
+	w->wpe = NULL;
+	for (int l = 0; l < c->n_layers; l++) {
+		rad_layer_weights *y = &w->layer[l];
+#define NM(s) (snprintf(nm, sizeof nm, "model.layers.%d.%s", l, s), nm)
+		y->norm1_w = block(lo, C, 1); VEC(y->norm1_w, NM("input_layernorm.weight"), C);
+		y->wqkv = block(lo, W, C);
+		tensor(lo, y->wqkv, NM("self_attn.q_proj.weight"), 2, HD, C, HD, C, 0, 1, 0);
+		tensor(lo, y->wqkv ? y->wqkv + HD * C : NULL, NM("self_attn.k_proj.weight"), 2, GD, C, GD, C, 0, 1, 0);
+		tensor(lo, y->wqkv ? y->wqkv + (HD + GD) * C : NULL, NM("self_attn.v_proj.weight"), 2, GD, C, GD, C, 0, 1, 0);
+		if (c->qkv_bias) {
+			y->bqkv = block(lo, W, 1);
+			VEC(y->bqkv, NM("self_attn.q_proj.bias"), HD);
+			VEC(y->bqkv ? y->bqkv + HD : NULL, NM("self_attn.k_proj.bias"), GD);
+			VEC(y->bqkv ? y->bqkv + HD + GD : NULL, NM("self_attn.v_proj.bias"), GD);
+		}
+		if (c->qk_norm) {
+			y->q_norm = block(lo, D, 1); VEC(y->q_norm, NM("self_attn.q_norm.weight"), D);
+			y->k_norm = block(lo, D, 1); VEC(y->k_norm, NM("self_attn.k_norm.weight"), D);
+		}
+		y->wo = block(lo, C, HD);
+		tensor(lo, y->wo, NM("self_attn.o_proj.weight"), 2, C, HD, C, HD, 0, 1, 0);
+		if (c->out_bias) { y->bo = block(lo, C, 1); VEC(y->bo, NM("self_attn.o_proj.bias"), C); }
+		y->norm2_w = block(lo, C, 1); VEC(y->norm2_w, NM("post_attention_layernorm.weight"), C);
+		y->w_up = block(lo, 2 * F, C);
+		tensor(lo, y->w_up, NM("mlp.gate_proj.weight"), 2, F, C, F, C, 0, 1, 0);
+		tensor(lo, y->w_up ? y->w_up + F * C : NULL, NM("mlp.up_proj.weight"), 2, F, C, F, C, 0, 1, 0);
+		y->w_down = block(lo, C, F);
+		tensor(lo, y->w_down, NM("mlp.down_proj.weight"), 2, C, F, C, F, 0, 1, 0);
+#undef NM
+	}
+	w->normf_w = block(lo, C, 1); VEC(w->normf_w, "model.norm.weight", C);
+	if (c->tied) {
+		w->lm_head = w->wte;
+	} else {
+		w->lm_head = block(lo, V, C);
+		tensor(lo, w->lm_head, "lm_head.weight", 2, V, C, V, C, 0, 1, 0);
+	}
+}
+
+static void lay(layout *lo, rad_weights *w)
+{
+	if (!strcmp(lo->m->cfg.model_type, "gpt2")) lay_gpt2(lo, w);
+	else lay_llama(lo, w);
+}
+
+/* Points w at base (params or grads) using the same layout. */
+static void weights_at(rad_model *m, rad_weights *w, float *base, int record)
+{
+	layout lo = {.m = m, .base = base};
+	rad_model_tensor *keep = m->tensors;
+	int keepn = m->ntensors;
+	if (!record) {   /* pointers only: lay out into a throwaway table */
+		m->tensors = rad_calloc(keepn ? keepn : 1, sizeof *m->tensors);
+	}
+	lay(&lo, w);
+	if (!record) {
+		free(m->tensors);
+		m->tensors = keep;
+	} else {
+		m->ntensors = lo.nt;
+	}
+}
+
+rad_model *rad_model_new(const rad_model_config *c, const char **err)
+{
+	const char *e = rad_model_config_check(c);
+	if (e) { if (err) *err = e; return NULL; }
+	rad_model *m = rad_calloc(1, sizeof *m);
+	m->cfg = *c;
+	rad_weights tmp;
+	tmp.layer = rad_calloc(c->n_layers, sizeof *tmp.layer);
+	layout lo = {.m = m, .base = NULL};
+	lay(&lo, &tmp);
+	free(tmp.layer);
+	m->nparams = lo.cur;
+	m->ntensors = lo.nt;
+	m->tensors = rad_calloc(lo.nt, sizeof *m->tensors);
+	m->params = rad_calloc(m->nparams, sizeof(float));
+	m->w.layer = rad_calloc(c->n_layers, sizeof *m->w.layer);
+	m->g.layer = rad_calloc(c->n_layers, sizeof *m->g.layer);
+	weights_at(m, &m->w, m->params, 1);
+	return m;
+}
+
+void rad_model_enable_grads(rad_model *m)
+{
+	if (!m->grads) {
+		m->grads = rad_calloc(m->nparams, sizeof(float));
+		weights_at(m, &m->g, m->grads, 0);
+	}
+}
+
+void rad_model_zero_grads(rad_model *m)
+{
+	if (m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+}
+
+void rad_model_set_threads(rad_model *m, int threads)
+{
+	if (threads > 0) {
+		m->threads = threads;
+		omp_set_num_threads(threads);
+		rad_blas_set_threads(threads);
+	}
+}
+
+void rad_model_init(rad_model *m, uint64_t seed)
+{
+	const rad_model_config *c = &m->cfg;
+	double std = 0.02, proj_std = 0.02 / sqrt(2.0 * c->n_layers);
+	memset(m->params, 0, m->nparams * sizeof(float));
+	for (int i = 0; i < m->ntensors; i++) {
+		const rad_model_tensor *t = &m->tensors[i];
+		float *p = m->params + t->off;
+		size_t n = (size_t)t->rows * t->cols;
+		const char *nm = t->name;
+		size_t ln = strlen(nm);
+		int is_bias = ln > 5 && !strcmp(nm + ln - 5, ".bias");
+		int is_norm = strstr(nm, "ln_") || strstr(nm, "norm");
+		if (is_bias) continue;
+		if (is_norm) { for (size_t j = 0; j < n; j++) p[j] = 1.0f; continue; }
+		double sd = strstr(nm, "c_proj.weight") || strstr(nm, "o_proj.weight") ||
+		            strstr(nm, "down_proj.weight") ? proj_std : std;
+		/* keyed by the tensor's name: the same seed gives the same tensor whatever else changes */
+		rad_rng r;
+		rad_rng_seed(&r, rad_hash64(nm, ln, seed ^ RAD_HASH_SEED));
+		for (size_t j = 0; j < n; j++) p[j] = (float)(sd * rad_rng_normal(&r));
+	}
+}
+
+uint64_t rad_model_fingerprint(const rad_model *m)
+{
+	const rad_model_config *c = &m->cfg;
+	int dims[] = {c->vocab, c->ctx, c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim,
+	              c->ffn_dim, c->norm, c->pos, c->mlp, c->tied};
+	uint64_t h = rad_hash64(c->model_type, strlen(c->model_type), RAD_HASH_SEED);
+	h = rad_hash64(dims, sizeof dims, h);
+	if (c->pos == RAD_POS_ROPE) {   /* what else changes a Llama-family model's outputs */
+		float fl[] = {c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq, c->norm_eps};
+		int more[] = {c->rope_scaling, c->rope_orig_ctx, c->qkv_bias, c->out_bias, c->qk_norm};
+		h = rad_hash64(fl, sizeof fl, h);
+		h = rad_hash64(more, sizeof more, h);
+	}
+	/* word-wise multiply-xorshift over the weights (byte-wise FNV is too slow for 1e8 floats) */
+	const uint32_t *p = (const uint32_t *)m->params;
+	size_t n = m->nparams;
+	uint64_t acc[4] = {h, h ^ 0x9e3779b97f4a7c15ULL, h ^ 0xbf58476d1ce4e5b9ULL, h ^ 0x94d049bb133111ebULL};
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4)
+		for (int k = 0; k < 4; k++) {
+			acc[k] = (acc[k] ^ p[i + k]) * 0x100000001b3ULL;
+			acc[k] ^= acc[k] >> 29;
+		}
+	for (; i < n; i++) acc[0] = ((acc[0] ^ p[i]) * 0x100000001b3ULL) ^ (acc[0] >> 29);
+	return rad_hash64(acc, sizeof acc, h);
+}
+
+/* ---- activations ------------------------------------------------------------------- */
+
+struct rad_acts {
+	int n, nseq, mtok, keep;     /* tokens, sequences, completion tokens, all layers kept */
+	size_t ncap, scap, mcap, attcap;
+	int *off, *len;              /* [S] */
+	int32_t *tok, *pos;          /* [N] */
+	int32_t *sel, *tgt, *selseq; /* [M]: flat index, target, sequence */
+	float **res;                 /* [L+1 or 1][N*C] residual stream into layer l */
+	float **n1, **n1m, **n1r, **qkv, **att, **ao, **mid, **n2, **n2m, **n2r, **up, **act;
+	float *nf, *nfm, *nfr;       /* [N*C], [N], [N] */
+	float *tmp;                  /* [N*C] */
+	float *xsel, *logp, *dlogp, *lse; /* [M*C], [M], [M], [M] */
+	float *logits;               /* [lrows*V] */
+	int lrows;                   /* rows of logits held: M when they all fit */
+	float *b1, *b2, *dres, *datt;/* backward scratch */
+	float *cs, *inv_freq;        /* RoPE: [N*D] cos|sin per token, [D/2] */
+	float **qkvr, **qkr;         /* q/k norms: [L][N*W] q/k/v before the norms, [L][N*(H+G)] rstd */
+	float *b3;                   /* SwiGLU backward: [N*F] */
+	int nl;                      /* layer buffers allocated */
+};
+
+static void acts_free(rad_acts *a, int nl)
+{
+	if (!a) return;
+	float **lists[] = {a->res, a->n1, a->n1m, a->n1r, a->qkv, a->att, a->ao, a->mid, a->n2, a->n2m, a->n2r, a->up, a->act,
+	                   a->qkvr, a->qkr};
+	for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
+		if (!lists[k]) continue;
+		for (int l = 0; l < nl + (k == 0); l++) free(lists[k][l]);
+		free(lists[k]);
+	}
+	free(a->off); free(a->len); free(a->tok); free(a->pos); free(a->sel); free(a->tgt); free(a->selseq);
+	free(a->nf); free(a->nfm); free(a->nfr); free(a->tmp); free(a->xsel); free(a->logp); free(a->dlogp); free(a->lse);
+	free(a->logits); free(a->b1); free(a->b2); free(a->dres); free(a->datt);
+	free(a->cs); free(a->inv_freq); free(a->b3);
+	free(a);
+}
+
+void rad_model_free(rad_model *m)
+{
+	if (!m) return;
+	acts_free(m->acts, m->acts ? m->acts->nl : 0);
+	free(m->params);
+	free(m->grads);
+	free(m->tensors);
+	free(m->w.layer);
+	free(m->g.layer);
+	free(m);
+}
+
+static float **alloc_list(int nl, size_t n)
+{
+	float **v = rad_calloc(nl, sizeof *v);
+	for (int l = 0; l < nl; l++) v[l] = rad_malloc(n * sizeof(float) + 64);
+	return v;
+}
+
+/* (Re)allocates activations for n tokens, S sequences, M completion tokens, att floats. */
+static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, int keep)
+{
+	const rad_model_config *c = &m->cfg;
+	rad_acts *a = m->acts;
+	int nl = keep ? c->n_layers : 1;
+	if (a && a->ncap >= (size_t)n && a->scap >= (size_t)nseq && a->mcap >= (size_t)mtok && a->attcap >= attn &&
+	    a->nl == nl && a->keep == keep)
+		return a;
+	size_t N = a && a->ncap > (size_t)n ? a->ncap : (size_t)n;
+	size_t S = a && a->scap > (size_t)nseq ? a->scap : (size_t)nseq;
+	size_t M = a && a->mcap > (size_t)mtok ? a->mcap : (size_t)mtok;
+	size_t AT = a && a->attcap > attn ? a->attcap : attn;
+	if (N < 1) N = 1;
+	if (S < 1) S = 1;
+	if (M < 1) M = 1;
+	if (AT < 1) AT = 1;
+	acts_free(a, a ? a->nl : 0);
+	a = rad_calloc(1, sizeof *a);
+	a->ncap = N; a->scap = S; a->mcap = M; a->attcap = AT; a->nl = nl; a->keep = keep;
+	size_t C = c->dim, W = (size_t)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
+	size_t HD = (size_t)c->n_heads * c->head_dim, F = c->ffn_dim, FU = c->mlp == RAD_MLP_SWIGLU ? 2 * F : F;
+	a->off = rad_malloc(S * sizeof(int)); a->len = rad_malloc(S * sizeof(int));
+	a->tok = rad_malloc(N * 4); a->pos = rad_malloc(N * 4);
+	a->sel = rad_malloc(M * 4); a->tgt = rad_malloc(M * 4); a->selseq = rad_malloc(M * 4);
+	a->res = alloc_list(nl + 1, N * C);
+	a->n1 = alloc_list(nl, N * C); a->n1m = alloc_list(nl, N); a->n1r = alloc_list(nl, N);
+	a->qkv = alloc_list(nl, N * W); a->att = alloc_list(nl, AT); a->ao = alloc_list(nl, N * HD);
+	a->mid = alloc_list(nl, N * C);
+	a->n2 = alloc_list(nl, N * C); a->n2m = alloc_list(nl, N); a->n2r = alloc_list(nl, N);
+	a->up = alloc_list(nl, N * FU); a->act = alloc_list(nl, N * F);
+	a->nf = rad_malloc(N * C * 4); a->nfm = rad_malloc(N * 4); a->nfr = rad_malloc(N * 4);
+	a->tmp = rad_malloc(N * C * 4);
+	a->xsel = rad_malloc(M * C * 4); a->logp = rad_malloc(M * 4); a->dlogp = rad_malloc(M * 4);
+	a->lse = rad_malloc(M * 4);
+	/* keep every completion row's logits for the backward when they take at most
+	 * RAD_LOGITS_KEEP_MB (default 256 MiB); otherwise chunks, recomputed in the backward */
+	const char *kmb = getenv("RAD_LOGITS_KEEP_MB");
+	size_t keep_bytes = (size_t)(kmb ? atol(kmb) : 256) << 20;
+	a->lrows = keep && M * c->vocab * 4 <= keep_bytes ? (int)M : rad_logprobs_chunk(c->vocab);
+	a->logits = rad_malloc((size_t)a->lrows * c->vocab * 4);
+	if (c->pos == RAD_POS_ROPE) {
+		a->cs = rad_malloc(N * c->head_dim * 4);
+		a->inv_freq = rad_malloc((size_t)c->head_dim / 2 * 4 + 4);
+		rad_rope_inv_freq(a->inv_freq, c->head_dim, c->rope_theta, c->rope_scaling, c->rope_factor,
+		                  c->rope_low_freq, c->rope_high_freq, c->rope_orig_ctx);
+	}
+	if (c->qk_norm) {
+		a->qkvr = alloc_list(nl, N * W);
+		a->qkr = alloc_list(nl, N * (c->n_heads + c->n_kv_heads));
+	}
+	if (keep && c->mlp == RAD_MLP_SWIGLU) a->b3 = rad_malloc(N * F * 4);
+	if (keep) {
+		size_t b1 = FU > W ? FU : W, b2 = C > HD ? C : HD;
+		a->b1 = rad_malloc(N * b1 * 4);
+		a->b2 = rad_malloc(N * b2 * 4);
+		a->dres = rad_malloc(N * C * 4);
+		a->datt = rad_malloc(AT * 4);
+	}
+	m->acts = a;
+	return a;
+}
+
+/* ---- forward ----------------------------------------------------------------------- */
+
+const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok)
+{
+	static __thread char msg[200];
+	const rad_model_config *c = &m->cfg;
+	int keep = m->grads != NULL;
+	int n = 0, mt = 0, T = b->cols;
+	for (int s = 0; s < b->nseq; s++) {
+		n += b->seq_len[s];
+		for (int j = 0; j < b->seq_len[s]; j++)
+			mt += b->loss_mask[(size_t)b->seq_row[s] * T + b->seq_start[s] + j] != 0;
+	}
+	size_t attn = rad_attention_att_size(b->seq_len, b->nseq, c->n_heads);
+	rad_acts *a = acts_get(m, n, b->nseq, mt, attn, keep);
+	a->n = n; a->nseq = b->nseq; a->mtok = mt;
+	int t = 0, k = 0;
+	for (int s = 0; s < b->nseq; s++) {
+		a->off[s] = t;
+		a->len[s] = b->seq_len[s];
+		if (b->seq_len[s] > c->ctx) {
+			snprintf(msg, sizeof msg, "sequence %d: %d tokens, longer than the model's context %d", s, b->seq_len[s], c->ctx);
+			return msg;
+		}
+		for (int j = 0; j < b->seq_len[s]; j++, t++) {
+			size_t at = (size_t)b->seq_row[s] * T + b->seq_start[s] + j;
+			int32_t tk = b->tokens[at], ps = b->position[at];
+			if (tk < 0 || tk >= c->vocab) {
+				snprintf(msg, sizeof msg, "sequence %d: token id %d outside the vocabulary (%d)", s, tk, c->vocab);
+				return msg;
+			}
+			if (ps < 0 || ps >= c->ctx) {
+				snprintf(msg, sizeof msg, "sequence %d: position %d outside the context (%d)", s, ps, c->ctx);
+				return msg;
+			}
+			a->tok[t] = tk;
+			a->pos[t] = ps;
+			if (b->loss_mask[at]) {
+				int32_t tg = b->targets[at];
+				if (tg < 0 || tg >= c->vocab) {
+					snprintf(msg, sizeof msg, "sequence %d: target id %d outside the vocabulary (%d)", s, tg, c->vocab);
+					return msg;
+				}
+				a->sel[k] = t; a->tgt[k] = tg; a->selseq[k] = s; k++;
+			}
+		}
+	}
+	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
+	int W = (H + 2 * G) * D, HD = H * D;
+	const rad_weights *w = &m->w;
+	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	rad_embedding_forward(a->res[0], w->wte, rope ? NULL : w->wpe, a->tok, a->pos, n, C);
+	if (rope) rad_rope_table(a->cs, a->pos, n, a->inv_freq, D);
+	for (int l = 0; l < c->n_layers; l++) {
+		int i = keep ? l : 0;
+		const rad_layer_weights *y = &w->layer[l];
+		float *x = a->res[i], *xo = a->res[keep ? l + 1 : 0];
+		if (rms) rad_rmsnorm_forward(a->n1[i], a->n1r[i], x, y->norm1_w, n, C, c->norm_eps);
+		else rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
+		if (c->qk_norm) {
+			rad_matmul_forward(a->qkvr[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
+			rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
+		} else {
+			rad_matmul_forward(a->qkv[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
+		}
+		if (rope) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
+		rad_attention_forward(a->ao[i], a->att[i], a->qkv[i], a->off, a->len, b->nseq, H, G, D);
+		rad_matmul_forward(a->tmp, a->ao[i], y->wo, y->bo, n, HD, C);
+		float *mid = a->mid[i], *tmp = a->tmp;
+		#pragma omp parallel for schedule(static)
+		for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
+		if (rms) rad_rmsnorm_forward(a->n2[i], a->n2r[i], mid, y->norm2_w, n, C, c->norm_eps);
+		else rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
+		if (swiglu) {
+			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, 2 * F);
+			rad_swiglu_forward(a->act[i], a->up[i], n, F);
+		} else {
+			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, F);
+			rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
+		}
+		rad_matmul_forward(tmp, a->act[i], y->w_down, y->b_down, n, F, C);
+		#pragma omp parallel for schedule(static)
+		for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
+	}
+	float *last = a->res[keep ? c->n_layers : 0];
+	if (rms) rad_rmsnorm_forward(a->nf, a->nfr, last, w->normf_w, n, C, c->norm_eps);
+	else rad_layernorm_forward(a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n, C, c->norm_eps);
+	#pragma omp parallel for schedule(static)
+	for (int r = 0; r < mt; r++) memcpy(a->xsel + (size_t)r * C, a->nf + (size_t)a->sel[r] * C, sizeof(float) * C);
+	rad_logprobs_forward(a->logp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
+	for (int s = 0; s < b->nseq; s++) {
+		if (seq_logp) seq_logp[s] = 0;
+		if (seq_ntok) seq_ntok[s] = 0;
+	}
+	for (int r = 0; r < mt; r++) {
+		if (seq_logp) seq_logp[a->selseq[r]] += a->logp[r];
+		if (seq_ntok) seq_ntok[a->selseq[r]]++;
+	}
+	return NULL;
+}
+
+/* ---- backward ---------------------------------------------------------------------- */
+
+void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_logp)
+{
+	const rad_model_config *c = &m->cfg;
+	rad_acts *a = m->acts;
+	if (!m->grads || !a || !a->keep) {
+		fprintf(stderr, "rad_model_backward: no saved forward (enable grads before the forward)\n");
+		abort();
+	}
+	(void)b;
+	int n = a->n, mt = a->mtok;
+	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
+	int W = (H + 2 * G) * D, HD = H * D;
+	const rad_weights *w = &m->w;
+	rad_weights *g = &m->g;
+	for (int r = 0; r < mt; r++) a->dlogp[r] = (float)dseq_logp[a->selseq[r]];
+	/* LM head: dxsel[M,C] (into b2's space is too small when M > N? M <= N always) */
+	float *dxsel = a->tmp;
+	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
+	float *dnf = a->b2;
+	memset(dnf, 0, sizeof(float) * (size_t)n * C);
+	for (int r = 0; r < mt; r++) {
+		float *dst = dnf + (size_t)a->sel[r] * C;
+		const float *src = dxsel + (size_t)r * C;
+		for (int j = 0; j < C; j++) dst[j] += src[j];
+	}
+	float *dres = a->dres;
+	memset(dres, 0, sizeof(float) * (size_t)n * C);
+	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	if (rms) rad_rmsnorm_backward(dres, g->normf_w, dnf, a->res[c->n_layers], a->nfr, w->normf_w, n, C);
+	else rad_layernorm_backward(dres, g->normf_w, g->normf_b, dnf, a->res[c->n_layers], a->nfm, a->nfr, w->normf_w, n, C);
+	for (int l = c->n_layers - 1; l >= 0; l--) {
+		const rad_layer_weights *y = &w->layer[l];
+		rad_layer_weights *gy = &g->layer[l];
+		/* MLP: res[l+1] = mid + down(gelu(up(ln2(mid)))) */
+		float *dact = a->b1, *dn = a->b2;
+		if (swiglu) {
+			float *dgu = a->b1;
+			dact = a->b3;
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
+			rad_swiglu_backward(dgu, dact, a->up[l], n, F);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2[l], y->w_up, n, C, 2 * F, 0);
+		} else {
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
+			rad_gelu_backward(dact, dact, a->up[l], (size_t)n * F);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2[l], y->w_up, n, C, F, 0);
+		}
+		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[l], a->n2r[l], y->norm2_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[l], a->n2m[l], a->n2r[l], y->norm2_w, n, C);
+		/* attention: mid = res[l] + proj(attn(qkv(ln1(res[l])))) */
+		float *dao = a->b2, *dqkv = a->b1;
+		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[l], y->wo, n, HD, C, 0);
+		rad_attention_backward(dqkv, a->datt, dao, a->qkv[l], a->att[l], a->off, a->len, a->nseq, H, G, D);
+		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
+		if (c->qk_norm)
+			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[l], a->qkr[l], y->q_norm, y->k_norm, n, H, G, D);
+		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1[l], y->wqkv, n, C, W, 0);
+		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[l], y->norm1_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[l], a->n1r[l], y->norm1_w, n, C);
+	}
+	rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
+}

@@ -1,0 +1,440 @@
+/* nn/model_io.c — HF checkpoint directories: config.json and model.safetensors. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "base/cli.h"
+#include "nn/model.h"
+#include "nn/safetensors.h"
+
+static int geti(json_t *o, const char *k, int dflt)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
+}
+
+static double getd(json_t *o, const char *k, double dflt)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+static int getb(json_t *o, const char *k, int dflt)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+/* What in a Llama-family config.json this build cannot train, or NULL. */
+static const char *llama_refusal(json_t *o, const char *mt, const rad_model_config *c)
+{
+	static __thread char msg[256];
+	const char *act = json_string_value(json_object_get(o, "hidden_act"));
+	if (act && strcmp(act, "silu")) {
+		snprintf(msg, sizeof msg, "hidden_act \"%s\" is not supported (silu is)", act);
+		return msg;
+	}
+	if (getb(o, "mlp_bias", 0)) return "mlp_bias: MLP biases are not supported";
+	if (getb(o, "use_sliding_window", 0)) return "use_sliding_window: sliding-window attention is not supported";
+	json_t *sw = json_object_get(o, "sliding_window");
+	if (!strcmp(mt, "mistral") && json_is_integer(sw) && json_integer_value(sw) < c->ctx)
+		return "sliding_window: sliding-window attention is not supported (set it to null or >= max_position_embeddings)";
+	json_t *arch = json_array_get(json_object_get(o, "architectures"), 0);
+	if (json_is_string(arch) && !strstr(json_string_value(arch), "ForCausalLM")) {
+		snprintf(msg, sizeof msg, "architectures \"%s\": only causal language models (...ForCausalLM) are supported",
+		         json_string_value(arch));
+		return msg;
+	}
+	static const char *need[] = {"vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+	                             "intermediate_size"};
+	for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+		if (!json_is_integer(json_object_get(o, need[i]))) {
+			snprintf(msg, sizeof msg, "\"%s\" is missing", need[i]);
+			return msg;
+		}
+	return NULL;
+}
+
+/* An integer, or the first of a list of integers (Llama-3's eos_token_id), else dflt. */
+static int geti_first(json_t *o, const char *k, int dflt)
+{
+	json_t *v = json_object_get(o, k);
+	if (json_is_array(v)) v = json_array_get(v, 0);
+	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
+}
+
+const char *rad_model_config_read(rad_model_config *c, const char *path)
+{
+	static __thread char msg[512];
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je);
+	if (!o) { snprintf(msg, sizeof msg, "%s:%d: %s", path, je.line, je.text); return msg; }
+	if (!json_is_object(o)) { json_decref(o); snprintf(msg, sizeof msg, "%s: not a JSON object", path); return msg; }
+	const char *mt = json_string_value(json_object_get(o, "model_type"));
+	if (!mt) { json_decref(o); snprintf(msg, sizeof msg, "%s: no \"model_type\"", path); return msg; }
+	if (!strcmp(mt, "gpt2")) {
+		rad_model_config_gpt2(c, geti(o, "vocab_size", 50257), geti(o, "n_positions", geti(o, "n_ctx", 1024)),
+		                      geti(o, "n_layer", 12), geti(o, "n_head", 12), geti(o, "n_embd", 768));
+		json_t *inner = json_object_get(o, "n_inner");
+		if (json_is_integer(inner)) c->ffn_dim = (int)json_integer_value(inner);
+		c->norm_eps = (float)getd(o, "layer_norm_epsilon", 1e-5);
+		c->tied = getb(o, "tie_word_embeddings", 1);
+		const char *act = json_string_value(json_object_get(o, "activation_function"));
+		if (act && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh")) {
+			snprintf(msg, sizeof msg, "%s: activation_function \"%s\" is not supported (gelu_new is)", path, act);
+			json_decref(o);
+			return msg;
+		}
+	} else if (!strcmp(mt, "llama") || !strcmp(mt, "qwen2") || !strcmp(mt, "qwen3") || !strcmp(mt, "mistral")) {
+		memset(c, 0, sizeof *c);
+		snprintf(c->model_type, sizeof c->model_type, "%s", mt);
+		c->vocab = geti(o, "vocab_size", 0);
+		c->ctx = geti(o, "max_position_embeddings", 2048);
+		c->dim = geti(o, "hidden_size", 0);
+		c->n_layers = geti(o, "num_hidden_layers", 0);
+		c->n_heads = geti(o, "num_attention_heads", 0);
+		c->n_kv_heads = geti(o, "num_key_value_heads", c->n_heads);
+		c->head_dim = geti(o, "head_dim", c->n_heads ? c->dim / c->n_heads : 0);
+		c->ffn_dim = geti(o, "intermediate_size", 0);
+		c->norm = RAD_NORM_RMS;
+		c->pos = RAD_POS_ROPE;
+		c->mlp = RAD_MLP_SWIGLU;
+		c->norm_eps = (float)getd(o, "rms_norm_eps", 1e-6);
+		/* Llama's attention_bias covers q, k, v and o; Qwen2's q/k/v biases are fixed;
+		 * Qwen3's attention_bias covers q, k, v and o as Llama's does */
+		int ab = getb(o, "attention_bias", 0);
+		c->qkv_bias = !strcmp(mt, "qwen2") ? 1 : ab;
+		c->out_bias = !strcmp(mt, "qwen2") ? 0 : ab;
+		c->qk_norm = !strcmp(mt, "qwen3");
+		c->tied = getb(o, "tie_word_embeddings", 0);
+		c->rope_theta = (float)getd(o, "rope_theta", 10000.0);
+		const char *why = llama_refusal(o, mt, c);
+		if (why) {
+			snprintf(msg, sizeof msg, "%s: %s", path, why);
+			json_decref(o);
+			return msg;
+		}
+		json_t *rs = json_object_get(o, "rope_scaling");
+		if (json_is_object(rs)) {
+			const char *ty = json_string_value(json_object_get(rs, "rope_type"));
+			if (!ty) ty = json_string_value(json_object_get(rs, "type"));
+			if (ty && !strcmp(ty, "llama3")) {
+				c->rope_scaling = RAD_ROPE_LLAMA3;
+				c->rope_factor = (float)getd(rs, "factor", 8.0);
+				c->rope_low_freq = (float)getd(rs, "low_freq_factor", 1.0);
+				c->rope_high_freq = (float)getd(rs, "high_freq_factor", 4.0);
+				c->rope_orig_ctx = geti(rs, "original_max_position_embeddings", 8192);
+			} else if (ty && strcmp(ty, "default")) {
+				snprintf(msg, sizeof msg, "%s: rope_scaling type \"%s\" is not supported (llama3 is)", path, ty);
+				json_decref(o);
+				return msg;
+			}
+		}
+	} else {
+		snprintf(msg, sizeof msg, "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2 and qwen3 are)", path, mt);
+		json_decref(o);
+		return msg;
+	}
+	c->bos_id = geti_first(o, "bos_token_id", -1);
+	c->eos_id = geti_first(o, "eos_token_id", -1);
+	json_decref(o);
+	return NULL;
+}
+
+/* A float as the shortest decimal that reads back to it (1e-06, not 9.99999997e-07). */
+static json_t *json_float(float f)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%.7g", (double)f);
+	return json_real(strtod(b, NULL));
+}
+
+/* The HF config.json of a Llama-family configuration (keys in HF's order). */
+static json_t *llama_config_json(const rad_model_config *c)
+{
+	const char *mt = c->model_type;
+	const char *arch = !strcmp(mt, "qwen2") ? "Qwen2ForCausalLM" : !strcmp(mt, "qwen3") ? "Qwen3ForCausalLM" :
+	                   !strcmp(mt, "mistral") ? "MistralForCausalLM" : "LlamaForCausalLM";
+	json_t *o = json_object(), *a = json_array();
+	json_array_append_new(a, json_string(arch));
+	json_object_set_new(o, "architectures", a);
+	/* Qwen2 has q/k/v biases without the flag; the others say it with attention_bias */
+	if (strcmp(mt, "qwen2")) json_object_set_new(o, "attention_bias", json_boolean(c->qkv_bias));
+	json_object_set_new(o, "attention_dropout", json_real(0.0));
+	json_object_set_new(o, "bos_token_id", c->bos_id >= 0 ? json_integer(c->bos_id) : json_null());
+	json_object_set_new(o, "eos_token_id", c->eos_id >= 0 ? json_integer(c->eos_id) : json_null());
+	json_object_set_new(o, "head_dim", json_integer(c->head_dim));
+	json_object_set_new(o, "hidden_act", json_string("silu"));
+	json_object_set_new(o, "hidden_size", json_integer(c->dim));
+	json_object_set_new(o, "initializer_range", json_real(0.02));
+	json_object_set_new(o, "intermediate_size", json_integer(c->ffn_dim));
+	json_object_set_new(o, "max_position_embeddings", json_integer(c->ctx));
+	if (!strcmp(mt, "llama")) json_object_set_new(o, "mlp_bias", json_false());
+	json_object_set_new(o, "model_type", json_string(mt));
+	json_object_set_new(o, "num_attention_heads", json_integer(c->n_heads));
+	json_object_set_new(o, "num_hidden_layers", json_integer(c->n_layers));
+	json_object_set_new(o, "num_key_value_heads", json_integer(c->n_kv_heads));
+	json_object_set_new(o, "rms_norm_eps", json_float(c->norm_eps));
+	if (c->rope_scaling == RAD_ROPE_LLAMA3) {
+		json_t *rs = json_object();
+		json_object_set_new(rs, "factor", json_float(c->rope_factor));
+		json_object_set_new(rs, "high_freq_factor", json_float(c->rope_high_freq));
+		json_object_set_new(rs, "low_freq_factor", json_float(c->rope_low_freq));
+		json_object_set_new(rs, "original_max_position_embeddings", json_integer(c->rope_orig_ctx));
+		json_object_set_new(rs, "rope_type", json_string("llama3"));
+		json_object_set_new(o, "rope_scaling", rs);
+	} else {
+		json_object_set_new(o, "rope_scaling", json_null());
+	}
+	json_object_set_new(o, "rope_theta", json_float(c->rope_theta));
+	if (strcmp(mt, "llama")) {
+		json_object_set_new(o, "sliding_window", json_null());
+		if (strcmp(mt, "mistral")) json_object_set_new(o, "use_sliding_window", json_false());
+	}
+	json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tied));
+	json_object_set_new(o, "torch_dtype", json_string("float32"));
+	json_object_set_new(o, "vocab_size", json_integer(c->vocab));
+	return o;
+}
+
+const char *rad_model_config_write(const rad_model_config *c, const char *path)
+{
+	static __thread char msg[512];
+	json_t *o = strcmp(c->model_type, "gpt2") ? llama_config_json(c) : NULL;
+	if (o) goto write;
+	o = json_object();
+	json_object_set_new(o, "activation_function", json_string("gelu_new"));
+	json_t *arch = json_array();
+	json_array_append_new(arch, json_string("GPT2LMHeadModel"));
+	json_object_set_new(o, "architectures", arch);
+	json_object_set_new(o, "attn_pdrop", json_real(0.0));
+	json_object_set_new(o, "bos_token_id", c->bos_id >= 0 ? json_integer(c->bos_id) : json_null());
+	json_object_set_new(o, "embd_pdrop", json_real(0.0));
+	json_object_set_new(o, "eos_token_id", c->eos_id >= 0 ? json_integer(c->eos_id) : json_null());
+	json_object_set_new(o, "initializer_range", json_real(0.02));
+	json_object_set_new(o, "layer_norm_epsilon", json_float(c->norm_eps));
+	json_object_set_new(o, "model_type", json_string("gpt2"));
+	json_object_set_new(o, "n_ctx", json_integer(c->ctx));
+	json_object_set_new(o, "n_embd", json_integer(c->dim));
+	json_object_set_new(o, "n_head", json_integer(c->n_heads));
+	json_object_set_new(o, "n_inner", c->ffn_dim == 4 * c->dim ? json_null() : json_integer(c->ffn_dim));
+	json_object_set_new(o, "n_layer", json_integer(c->n_layers));
+	json_object_set_new(o, "n_positions", json_integer(c->ctx));
+	json_object_set_new(o, "resid_pdrop", json_real(0.0));
+	json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tied));
+	json_object_set_new(o, "torch_dtype", json_string("float32"));
+	json_object_set_new(o, "vocab_size", json_integer(c->vocab));
+write:;
+	char tmp[1100];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int rc = json_dump_file(o, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+	json_decref(o);
+	if (rc != 0 || rename(tmp, path) != 0) {
+		snprintf(msg, sizeof msg, "%s: cannot write: %s", path, strerror(errno));
+		return msg;
+	}
+	return NULL;
+}
+
+/* Buffers HF keeps in GPT-2 files that are not weights. */
+static int ignorable(const char *name)
+{
+	size_t n = strlen(name);
+	return (n >= 10 && !strcmp(name + n - 10, ".attn.bias")) || strstr(name, ".attn.masked_bias") ||
+	       strstr(name, "rotary_emb.inv_freq");
+}
+
+/* The safetensors files of a checkpoint: model.safetensors, or the shards that
+ * model.safetensors.index.json's "weight_map" names (each opened once). */
+typedef struct shards {
+	int n;
+	rad_st *st;
+	char **path;
+	char **used;              /* per shard, per tensor */
+} shards;
+
+static void shards_close(shards *sh)
+{
+	for (int i = 0; i < sh->n; i++) {
+		rad_st_close(&sh->st[i]);
+		free(sh->path[i]);
+		free(sh->used[i]);
+	}
+	free(sh->st); free(sh->path); free(sh->used);
+	memset(sh, 0, sizeof *sh);
+}
+
+static const char *shard_add(shards *sh, const char *path)
+{
+	for (int i = 0; i < sh->n; i++)
+		if (!strcmp(sh->path[i], path)) return NULL;
+	sh->st = rad_realloc(sh->st, (sh->n + 1) * sizeof *sh->st);
+	sh->path = rad_realloc(sh->path, (sh->n + 1) * sizeof *sh->path);
+	sh->used = rad_realloc(sh->used, (sh->n + 1) * sizeof *sh->used);
+	const char *e = rad_st_open(&sh->st[sh->n], path);
+	if (e) return e;
+	sh->path[sh->n] = rad_strdup(path);
+	sh->used[sh->n] = rad_calloc(sh->st[sh->n].n ? sh->st[sh->n].n : 1, 1);
+	sh->n++;
+	return NULL;
+}
+
+static const char *shards_open(shards *sh, const char *dir)
+{
+	static __thread char msg[2300];
+	char path[1100];
+	memset(sh, 0, sizeof *sh);
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	if (access(path, F_OK) == 0) return shard_add(sh, path);
+	snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+	if (access(path, F_OK) != 0) {
+		snprintf(msg, sizeof msg, "%s: neither model.safetensors nor model.safetensors.index.json is there", dir);
+		return msg;
+	}
+	json_error_t je;
+	json_t *o = json_load_file(path, 0, &je);
+	if (!o) { snprintf(msg, sizeof msg, "%s:%d: %s", path, je.line, je.text); return msg; }
+	json_t *wm = json_object_get(o, "weight_map");
+	if (!json_is_object(wm) || !json_object_size(wm)) {
+		snprintf(msg, sizeof msg, "%s: no \"weight_map\" object", path);
+		json_decref(o);
+		return msg;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(wm, k, v) {
+		const char *f = json_string_value(v);
+		if (!f || strchr(f, '/') || !*f) {
+			snprintf(msg, sizeof msg, "%s: weight_map[\"%s\"] is not a file name in the directory", path, k);
+			json_decref(o);
+			shards_close(sh);
+			return msg;
+		}
+		char sp[1100];
+		snprintf(sp, sizeof sp, "%s/%s", dir, f);
+		const char *e = shard_add(sh, sp);
+		if (e) {
+			snprintf(msg, sizeof msg, "%s", e);
+			json_decref(o);
+			shards_close(sh);
+			return msg;
+		}
+	}
+	json_decref(o);
+	return NULL;
+}
+
+static const rad_st_tensor *shards_find(shards *sh, const char *name, const char **file)
+{
+	for (int i = 0; i < sh->n; i++) {
+		const rad_st_tensor *t = rad_st_find(&sh->st[i], name);
+		if (t) {
+			sh->used[i][t - sh->st[i].t] = 1;
+			*file = sh->path[i];
+			return t;
+		}
+	}
+	return NULL;
+}
+
+const char *rad_model_load(rad_model **out, const char *dir)
+{
+	static __thread char msg[3072];
+	char path[1024];
+	rad_model_config c;
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	const char *e = rad_model_config_read(&c, path);
+	if (e) return e;
+	rad_model *m = rad_model_new(&c, &e);
+	if (!m) { snprintf(msg, sizeof msg, "%s: %s", path, e); return msg; }
+	shards sh;
+	if ((e = shards_open(&sh, dir))) { rad_model_free(m); return e; }
+	int gpt2 = !strcmp(c.model_type, "gpt2");
+	float *tmp = NULL;
+	size_t tmpn = 0;
+	const char *file = dir;
+	for (int i = 0; i < m->ntensors; i++) {
+		rad_model_tensor *t = &m->tensors[i];
+		const rad_st_tensor *s = shards_find(&sh, t->name, &file);
+		if (!s && gpt2 && !strncmp(t->name, "transformer.", 12)) s = shards_find(&sh, t->name + 12, &file);
+		if (!s) {
+			if (t->optional) continue;
+			snprintf(msg, sizeof msg, "%s: tensor \"%s\" is missing", dir, t->name);
+			goto fail;
+		}
+		int ok = s->numel == t->rows * t->cols && (s->ndim == t->ndim ||
+		         (s->ndim == 1 && t->ndim == 1));
+		for (int d = 0; ok && d < t->ndim; d++) ok = s->shape[d] == t->shape[d];
+		if (!ok) {
+			snprintf(msg, sizeof msg, "%s: tensor \"%s\" has shape [%lld%s%lld], config.json wants [%lld, %lld]", file,
+			         t->name, (long long)s->shape[0], s->ndim > 1 ? ", " : "", s->ndim > 1 ? (long long)s->shape[1] : 0LL,
+			         (long long)t->shape[0], (long long)t->shape[1]);
+			if (t->ndim == 1) snprintf(msg, sizeof msg, "%s: tensor \"%s\" has %lld elements, config.json wants %lld", file,
+			                           t->name, (long long)s->numel, (long long)t->shape[0]);
+			goto fail;
+		}
+		float *dst = m->params + t->off;
+		if (t->transposed) {
+			if (tmpn < (size_t)s->numel) { free(tmp); tmpn = s->numel; tmp = rad_malloc(tmpn * 4); }
+			if ((e = rad_st_to_f32(s, tmp))) { snprintf(msg, sizeof msg, "%s: %s", file, e); goto fail; }
+			/* file [cols][rows] -> internal [rows][cols] */
+			int64_t R = t->rows, Cc = t->cols;
+			#pragma omp parallel for schedule(static)
+			for (int64_t r = 0; r < R; r++)
+				for (int64_t j = 0; j < Cc; j++) dst[r * Cc + j] = tmp[j * R + r];
+		} else if ((e = rad_st_to_f32(s, dst))) {
+			snprintf(msg, sizeof msg, "%s: %s", file, e);
+			goto fail;
+		}
+	}
+	for (int f = 0; f < sh.n; f++)
+		for (int i = 0; i < sh.st[f].n; i++) {
+			const char *nm = sh.st[f].t[i].name;
+			if (sh.used[f][i] || ignorable(nm)) continue;
+			if (c.tied && !strcmp(nm, "lm_head.weight")) continue;   /* a tied copy */
+			snprintf(msg, sizeof msg, "%s: unexpected tensor \"%s\" for model_type %s", sh.path[f], nm, c.model_type);
+			goto fail;
+		}
+	free(tmp);
+	shards_close(&sh);
+	*out = m;
+	return NULL;
+fail:
+	free(tmp);
+	shards_close(&sh);
+	rad_model_free(m);
+	return msg;
+}
+
+const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
+{
+	static __thread char msg[3072];
+	char path[1024], tmp[1100];
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	const char *e = rad_model_config_write(&m->cfg, path);
+	if (e) return e;
+	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
+	for (int i = 0; i < m->ntensors; i++) {
+		const rad_model_tensor *t = &m->tensors[i];
+		o[i].name = t->name;
+		o[i].ndim = t->ndim;
+		o[i].shape[0] = t->shape[0];
+		o[i].shape[1] = t->shape[1];
+		o[i].src = m->params + t->off;
+		o[i].rows = t->rows;
+		o[i].cols = t->cols;
+		o[i].transposed = t->transposed;
+	}
+	snprintf(path, sizeof path, "%s/model.safetensors", dir);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	e = rad_st_write(tmp, o, m->ntensors, dtype, NULL);
+	free(o);
+	if (e) return e;
+	if (rename(tmp, path) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+		return msg;
+	}
+	return NULL;
+}

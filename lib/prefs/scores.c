@@ -1,0 +1,198 @@
+/* prefs/scores.c — score text, scales, rounding, histograms (see scores.h). */
+#include "prefs/scores.h"
+#include "base/cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rad_score_text(char out[40], double v)
+{
+	if (!isfinite(v)) return snprintf(out, 40, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+	if (v == 0) return snprintf(out, 40, "0");   /* also -0 */
+	if (v == floor(v) && fabs(v) < 1e15) return snprintf(out, 40, "%.0f", v);
+	if (fabs(v) >= 1e15 || fabs(v) < 1e-6) return snprintf(out, 40, "%.17g", v);
+	int len = 0;
+	for (int prec = 1; prec <= 24; prec++) {
+		len = snprintf(out, 40, "%.*f", prec, v);
+		if (strtod(out, NULL) == v) break;
+	}
+	return len;
+}
+
+void rad_scale_init(rad_scale *s)
+{
+	memset(s, 0, sizeof *s);
+	s->mode = RAD_SCALE_NONE;
+	s->lo = 1;
+	s->hi = 10;
+}
+
+void rad_scale_free(rad_scale *s)
+{
+	free(s->sorted);
+	s->sorted = NULL;
+	s->n = s->cap = 0;
+}
+
+int rad_parse_range(const char *text, double *lo, double *hi)
+{
+	char *end;
+	double a = strtod(text, &end);
+	if (end == text || *end != ':') return 0;
+	const char *b_text = end + 1;
+	double b = strtod(b_text, &end);
+	if (end == b_text || *end || !isfinite(a) || !isfinite(b) || !(a < b)) return 0;
+	*lo = a;
+	*hi = b;
+	return 1;
+}
+
+int rad_scale_set_step(rad_scale *s, double step)
+{
+	if (!isfinite(step) || step < 0) return 0;
+	s->step = step;
+	/* The fewest decimals that print the step exactly enough (0.5 -> 1, 0.25 -> 2). */
+	s->step_decimals = 0;
+	while (s->step_decimals < 12) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "%.*f", s->step_decimals, step);
+		if (fabs(strtod(buf, NULL) - step) <= 1e-12 * fmax(1, step)) break;
+		s->step_decimals++;
+	}
+	return 1;
+}
+
+double rad_round_step(double v, double step, int decimals)
+{
+	if (!(step > 0)) return v;
+	double r = round(v / step) * step;
+	char buf[400];
+	snprintf(buf, sizeof buf, "%.*f", decimals, r);
+	return strtod(buf, NULL);
+}
+
+void rad_scale_rank_add(rad_scale *s, double v)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		s->sorted = rad_realloc(s->sorted, s->cap * sizeof *s->sorted);
+	}
+	s->sorted[s->n++] = v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+void rad_scale_rank_ready(rad_scale *s)
+{
+	if (s->n) qsort(s->sorted, s->n, sizeof *s->sorted, cmp_double);
+}
+
+/* The number of sorted values < v (strict = 1) or <= v (strict = 0). */
+static size_t count_below(const double *a, size_t n, double v, int strict)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strict ? a[mid] < v : a[mid] <= v) lo = mid + 1;
+		else hi = mid;
+	}
+	return lo;
+}
+
+double rad_scale_apply(const rad_scale *s, double v)
+{
+	double r = v;
+	switch (s->mode) {
+	case RAD_SCALE_LINEAR:
+		r = s->lo + (v - s->from_lo) / (s->from_hi - s->from_lo) * (s->hi - s->lo);
+		break;
+	case RAD_SCALE_RANK: {
+		double q = 0.5;
+		if (s->n > 1) {
+			size_t less = count_below(s->sorted, s->n, v, 1);
+			size_t le = count_below(s->sorted, s->n, v, 0);
+			/* mean 0-based rank of the values equal to v (v's own rank if unseen) */
+			double rank = le > less ? less + (le - less - 1) / 2.0 : less - 0.5;
+			if (rank < 0) rank = 0;
+			if (rank > s->n - 1) rank = s->n - 1;
+			q = rank / (double)(s->n - 1);
+		}
+		r = s->lo + q * (s->hi - s->lo);
+		break;
+	}
+	default:
+		break;
+	}
+	return rad_round_step(r, s->step, s->step_decimals);
+}
+
+void rad_hist_init(rad_hist *h, double lo, double hi)
+{
+	memset(h, 0, sizeof *h);
+	h->lo = lo;
+	h->hi = hi;
+	h->min = INFINITY;
+	h->max = -INFINITY;
+}
+
+void rad_hist_add(rad_hist *h, double v)
+{
+	h->n++;
+	h->sum += v;
+	if (v < h->min) h->min = v;
+	if (v > h->max) h->max = v;
+	int b = (int)floor((v - h->lo) / (h->hi - h->lo) * RAD_HIST_BINS);
+	if (!(b >= 0)) b = 0;   /* also NaN */
+	if (b >= RAD_HIST_BINS) b = RAD_HIST_BINS - 1;
+	h->bins[b]++;
+	if (h->overflow) return;
+	for (int i = 0; i < h->ndistinct; i++)
+		if (h->values[i] == v) { h->value_counts[i]++; return; }
+	if (h->ndistinct == RAD_HIST_DISTINCT) { h->overflow = 1; return; }
+	int i = h->ndistinct++;
+	while (i > 0 && h->values[i - 1] > v) {   /* keep the values sorted */
+		h->values[i] = h->values[i - 1];
+		h->value_counts[i] = h->value_counts[i - 1];
+		i--;
+	}
+	h->values[i] = v;
+	h->value_counts[i] = 1;
+}
+
+void rad_hist_add_null(rad_hist *h) { h->nulls++; }
+
+void rad_hist_print(const rad_hist *h, FILE *f, const char *prefix)
+{
+	char a[40], b[40];
+	if (h->n) {
+		rad_score_text(a, h->min);
+		rad_score_text(b, h->max);
+		fprintf(f, "%sscores: %lld, min %s, max %s, mean %.3f, null %lld\n", prefix, h->n, a, b,
+			h->sum / h->n, h->nulls);
+	} else {
+		fprintf(f, "%sscores: 0, null %lld\n", prefix, h->nulls);
+	}
+	long long top = 1;
+	if (!h->overflow) {
+		for (int i = 0; i < h->ndistinct; i++) if (h->value_counts[i] > top) top = h->value_counts[i];
+		for (int i = 0; i < h->ndistinct; i++) {
+			rad_score_text(a, h->values[i]);
+			fprintf(f, "%s  %6s %9lld %.*s\n", prefix, a, h->value_counts[i],
+				(int)(40 * h->value_counts[i] / top), "########################################");
+		}
+		return;
+	}
+	for (int i = 0; i < RAD_HIST_BINS; i++) if (h->bins[i] > top) top = h->bins[i];
+	double w = (h->hi - h->lo) / RAD_HIST_BINS;
+	for (int i = 0; i < RAD_HIST_BINS; i++) {
+		rad_score_text(a, h->lo + i * w);
+		rad_score_text(b, h->lo + (i + 1) * w);
+		fprintf(f, "%s  [%s, %s%s %9lld %.*s\n", prefix, a, b, i == RAD_HIST_BINS - 1 ? "]" : ")",
+			h->bins[i], (int)(40 * h->bins[i] / top), "########################################");
+	}
+}
