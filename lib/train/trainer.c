@@ -1,0 +1,381 @@
+/* train/trainer.c — the training loop (see trainer.h). */
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "train/trainer.h"
+#include "base/cli.h"
+#include "base/jsonl.h"
+#include "nn/model.h"
+#include "nn/safetensors.h"
+#include "train/adamw.h"
+#include "train/checkpoint.h"
+
+/* Per-goal sums of one step, for the "goals" object of its metrics line. */
+typedef struct goal_stat { char *goal; long pairs; double correct, margins; } goal_stat;
+
+struct rad_trainer {
+	rad_train_opts o;
+	rad_model *m;
+	rad_adamw opt;
+	rad_train_state st;
+	rad_sink *log;
+	const char *from_dir;     /* where the tokenizer files to copy into a checkpoint are */
+	int resumed, dumped;
+	long total;               /* steps the schedule spans, -1 when unknown */
+	long consumed, skipped, start_step, last_saved;
+	int micro;                /* batches accumulated towards the next step */
+	/* the step being accumulated */
+	rad_loss_stats stats;
+	goal_stat *goals;
+	int ngoals;
+	long tokens;
+	double t0, c0;            /* wall and CPU clocks at its start */
+	/* per-batch scratch, grown as needed */
+	double *logp, *dlogp, *reward_c, *reward_r;
+	int32_t *ntok;
+	size_t cap_seq, cap_pair;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double cpu_now(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+void rad_train_opts_default(rad_train_opts *o)
+{
+	*o = (rad_train_opts){
+		.dtype = RAD_ST_F32, .accum = 1, .schedule = RAD_SCHED_CONSTANT,
+		.warmup_steps = -1, .warmup_ratio = -1, .total_steps = -1, .max_steps = -1,
+		.lr = 1e-5, .clip = 1.0, .adam_beta1 = 0.9, .adam_beta2 = 0.999, .adam_eps = 1e-8,
+		.loss = {RAD_LOSS_DPO, 0.1, 0, 0},
+	};
+}
+
+const char *rad_train_opts_check(const rad_train_opts *o)
+{
+	if (!o->out_dir) return "--output DIR is required";
+	if (!o->resume && !o->model_dir) return "--model DIR is required";
+	if (o->adam_beta1 >= 1 || o->adam_beta2 >= 1) return "--adam-beta1 and --adam-beta2 must be below 1";
+	if (o->loss.kind != RAD_LOSS_SFT && o->loss.beta <= 0) return "--beta must be positive";
+	if (o->loss.label_smoothing >= 0.5) return "--label-smoothing must be below 0.5";
+	if (o->warmup_ratio > 1) return "--warmup-ratio must be at most 1";
+	if (o->warmup_steps >= 0 && o->warmup_ratio >= 0) return "give --warmup-steps or --warmup-ratio, not both";
+	return NULL;
+}
+
+static void save(rad_trainer *t)
+{
+	if (t->o.no_save) return;
+	const char *e = rad_checkpoint_save(t->o.out_dir, t->m, &t->opt, &t->st, t->o.dtype, t->from_dir);
+	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	t->last_saved = t->st.step;
+	t->from_dir = t->o.out_dir;   /* the tokenizer files are in the output now */
+}
+
+/* Ends the process on a non-finite loss or gradient, saying where the last good model is. */
+_Noreturn static void stop_bad(rad_trainer *t, const char *where, const char *what, double v)
+{
+	rad_warn(where, "step %ld: the %s is %g; stopping without applying it", t->st.step + 1, what, v);
+	if (t->last_saved >= 0) rad_warn(NULL, "the last good checkpoint (step %ld) is in %s", t->last_saved, t->o.out_dir);
+	else rad_warn(NULL, "no checkpoint was written by this run");
+	exit(RAD_EXIT_DATA);
+}
+
+rad_trainer *rad_trainer_open(const rad_train_opts *o, rad_sink *metrics)
+{
+	rad_trainer *t = rad_calloc(1, sizeof *t);
+	t->o = *o;
+	t->log = metrics;
+	t->last_saved = -1;
+	t->opt.beta1 = o->adam_beta1;
+	t->opt.beta2 = o->adam_beta2;
+	t->opt.eps = o->adam_eps;
+	t->opt.weight_decay = o->weight_decay;
+	const char *e;
+	t->resumed = o->resume && rad_checkpoint_exists(o->out_dir);
+	if (t->resumed) {
+		if ((e = rad_model_load(&t->m, o->out_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		rad_adamw_init(&t->opt, t->m->nparams);
+		if ((e = rad_checkpoint_load_state(o->out_dir, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		if (t->st.loss[0] && strcmp(t->st.loss, rad_loss_kind_name(o->loss.kind)))
+			rad_usage_error("the checkpoint in %s was trained with --loss %s, not %s", o->out_dir, t->st.loss,
+			                rad_loss_kind_name(o->loss.kind));
+		t->from_dir = o->out_dir;
+		t->last_saved = t->st.step;
+	} else {
+		if (!o->model_dir) rad_usage_error("--model DIR is required");
+		if ((e = rad_model_load(&t->m, o->model_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		rad_adamw_init(&t->opt, t->m->nparams);
+		rad_rng_seed(&t->st.rng, o->seed);
+		snprintf(t->st.loss, sizeof t->st.loss, "%s", rad_loss_kind_name(o->loss.kind));
+		if (o->ref_dir) {
+			rad_model *r = NULL;
+			if ((e = rad_model_load(&r, o->ref_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+			t->st.ref_model = rad_model_fingerprint(r);
+			rad_model_free(r);
+		} else {
+			t->st.ref_model = rad_model_fingerprint(t->m);
+		}
+		t->from_dir = o->model_dir;
+	}
+	rad_model_set_threads(t->m, o->threads);
+	rad_model_enable_grads(t->m);
+	t->total = o->total_steps > 0 ? o->total_steps : o->max_steps;
+	t->start_step = t->st.step;
+	t->t0 = wall_now();
+	t->c0 = cpu_now();
+	return t;
+}
+
+/* The stream's reference log-probs must come from the model the trainer compares with. */
+static void check_ref(const rad_trainer *t, const rad_reader *rd)
+{
+	if (t->o.loss.kind == RAD_LOSS_SFT || t->o.no_ref_check) return;
+	const rad_header *h = rad_reader_header(rd);
+	json_t *j = json_loads(h->meta ? h->meta : "{}", 0, NULL);
+	const char *r = json_string_value(json_object_get(j, "ref_model"));
+	char want[17], got[17];
+	snprintf(want, sizeof want, "%016" PRIx64, t->st.ref_model);
+	snprintf(got, sizeof got, "%s", r ? r : "");
+	json_decref(j);
+	if (!r) rad_die(RAD_EXIT_DATA, rad_reader_name(rd), "no reference log-probs in this stream (run rad-logps on it)");
+	if (strcmp(got, want))
+		rad_die(RAD_EXIT_DATA, rad_reader_name(rd),
+		        "reference log-probs come from model %s, not from the reference %s (--ref-model names another, "
+		        "--no-ref-check accepts any)", got, want);
+}
+
+void rad_trainer_begin_input(rad_trainer *t, const rad_reader *rd, int index, int ninputs)
+{
+	if (index == 0 && t->total < 0 && ninputs == 1) {   /* rad-pack's header counts the batches of a file */
+		const char *meta = rad_reader_header(rd)->meta;
+		json_t *mj = json_loads(meta ? meta : "{}", 0, NULL);
+		json_t *nb = json_object_get(mj, "batches");
+		if (json_is_integer(nb) && json_integer_value(nb) > 0)
+			t->total = (long)((json_integer_value(nb) + t->o.accum - 1) / t->o.accum);
+		json_decref(mj);
+	}
+	if (index == 0 && t->total < 0 && (t->o.schedule != RAD_SCHED_CONSTANT || t->o.warmup_ratio > 0))
+		rad_usage_error("--schedule %s and --warmup-ratio need the number of steps: --total-steps, --max-steps, "
+		                "or one input whose header counts its batches",
+		                t->o.schedule == RAD_SCHED_LINEAR ? "linear" : t->o.schedule == RAD_SCHED_COSINE ? "cosine" : "constant");
+	check_ref(t, rd);
+}
+
+int rad_trainer_done(const rad_trainer *t)
+{
+	return t->o.max_steps > 0 && t->st.step >= t->o.max_steps;
+}
+
+static void goal_add(rad_trainer *t, const char *g, int correct, double margin)
+{
+	int i;
+	for (i = 0; i < t->ngoals; i++) if (!strcmp(t->goals[i].goal, g)) break;
+	if (i == t->ngoals) {
+		t->goals = rad_realloc(t->goals, sizeof *t->goals * (t->ngoals + 1));
+		t->goals[t->ngoals++] = (goal_stat){rad_strdup(g), 0, 0, 0};
+	}
+	t->goals[i].pairs++;
+	t->goals[i].correct += correct;
+	t->goals[i].margins += margin;
+}
+
+static void dump_grads(rad_trainer *t)
+{
+	const rad_model *m = t->m;
+	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
+	for (int i = 0; i < m->ntensors; i++) {
+		const rad_model_tensor *mt = &m->tensors[i];
+		o[i] = (rad_st_out){mt->name, mt->ndim, {mt->shape[0], mt->shape[1]}, m->grads + mt->off, mt->rows, mt->cols,
+		                    mt->transposed};
+	}
+	const char *e = rad_st_write(t->o.dump_grads, o, m->ntensors, RAD_ST_F32, NULL);
+	free(o);
+	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	t->dumped = 1;
+}
+
+/* The metrics line of the step just taken: TRL's names, then rad's own. */
+static void write_metrics(rad_trainer *t, double grad_norm, double lr)
+{
+	const rad_loss_stats *s = &t->stats;
+	double dt = wall_now() - t->t0;
+	json_t *j = json_object();
+	json_object_set_new(j, "step", json_integer(t->st.step));
+	json_object_set_new(j, "loss", json_real(s->loss));
+	if (t->o.loss.kind != RAD_LOSS_SFT && s->pairs) {
+		double p = (double)s->pairs;
+		json_object_set_new(j, "rewards/chosen", json_real(s->rewards_chosen / p));
+		json_object_set_new(j, "rewards/rejected", json_real(s->rewards_rejected / p));
+		json_object_set_new(j, "rewards/accuracies", json_real(s->correct / p));
+		json_object_set_new(j, "rewards/margins", json_real(s->margins / p));
+		json_object_set_new(j, "logps/chosen", json_real(s->logps_chosen / p));
+		json_object_set_new(j, "logps/rejected", json_real(s->logps_rejected / p));
+	}
+	if (s->chosen_tokens) json_object_set_new(j, "nll", json_real(s->nll / s->chosen_tokens));
+	json_object_set_new(j, "grad_norm", json_real(grad_norm));
+	json_object_set_new(j, "learning_rate", json_real(lr));
+	json_object_set_new(j, "tokens", json_integer(t->tokens));
+	json_object_set_new(j, "tokens_per_s", json_real(dt > 0 ? t->tokens / dt : 0));
+	json_object_set_new(j, "step_s", json_real(dt));
+	json_object_set_new(j, "cpu_s", json_real(cpu_now() - t->c0));
+	int any_goal = 0;
+	for (int i = 0; i < t->ngoals; i++) any_goal |= t->goals[i].goal[0] != 0;
+	if (any_goal) {
+		json_t *g = json_object();
+		for (int i = 0; i < t->ngoals; i++) {
+			const goal_stat *gs = &t->goals[i];
+			json_t *e = json_object();
+			json_object_set_new(e, "pairs", json_integer(gs->pairs));
+			json_object_set_new(e, "rewards/accuracies", json_real(gs->correct / gs->pairs));
+			json_object_set_new(e, "rewards/margins", json_real(gs->margins / gs->pairs));
+			json_object_set_new(g, gs->goal, e);
+		}
+		json_object_set_new(j, "goals", g);
+	}
+	rad_jsonl_write(t->log, j);
+	rad_sink_flush(t->log);
+	json_decref(j);
+	rad_progress("step %ld  loss %.4f  grad_norm %.3g  lr %.3g  %.0f tok/s", t->st.step, s->loss, grad_norm, lr,
+	             dt > 0 ? t->tokens / dt : 0);
+}
+
+/* One optimizer step with what `micro` batches accumulated. */
+static void update(rad_trainer *t)
+{
+	rad_model *m = t->m;
+	if (t->micro < t->o.accum) {   /* a short last accumulation: weight it as a full one */
+		float c = (float)t->o.accum / t->micro;
+		for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= c;
+		t->stats.loss *= c;
+	}
+	t->st.batches = t->consumed;
+	double gn = rad_grad_norm(m->grads, m->nparams);
+	if (!isfinite(gn)) stop_bad(t, NULL, "gradient norm", gn);
+	if (t->o.dump_grads && !t->dumped) dump_grads(t);
+	long warm = t->o.warmup_steps >= 0 ? t->o.warmup_steps
+	          : t->o.warmup_ratio > 0 ? (long)ceil(t->o.warmup_ratio * t->total) : 0;
+	double lr = rad_lr_at(t->o.schedule, t->o.lr, t->st.step, warm, t->total);
+	rad_adamw_step(&t->opt, m, lr, rad_grad_clip_scale(gn, t->o.clip));   /* zeroes the gradient */
+	t->st.step++;
+	write_metrics(t, gn, lr);
+	for (int i = 0; i < t->ngoals; i++) free(t->goals[i].goal);
+	t->ngoals = 0;
+	memset(&t->stats, 0, sizeof t->stats);
+	t->tokens = 0;
+	t->micro = 0;
+	if (t->o.save_every > 0 && t->st.step % t->o.save_every == 0) save(t);
+	t->t0 = wall_now();
+	t->c0 = cpu_now();
+}
+
+/* The chosen sequences of b only (SFT needs no rejected ones): a view sharing b's token
+ * arrays, with its own sequence arrays. */
+static void chosen_view(const rad_batch *b, rad_batch *v)
+{
+	*v = *b;
+	v->seq_row = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_start = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_len = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_pair = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
+	v->seq_chosen = rad_malloc(b->nseq + 1);
+	v->ref_logp = NULL;
+	v->ref_ntok = NULL;
+	int n = 0;
+	for (int s = 0; s < b->nseq; s++) {
+		if (!b->seq_chosen[s]) continue;
+		v->seq_row[n] = b->seq_row[s];
+		v->seq_start[n] = b->seq_start[s];
+		v->seq_len[n] = b->seq_len[s];
+		v->seq_pair[n] = b->seq_pair[s];
+		v->seq_chosen[n] = 1;
+		n++;
+	}
+	v->nseq = n;
+}
+
+static void free_view(rad_batch *v)
+{
+	free(v->seq_row); free(v->seq_start); free(v->seq_len); free(v->seq_pair); free(v->seq_chosen);
+}
+
+static void grow_scratch(rad_trainer *t, const rad_batch *b)
+{
+	size_t ns = (size_t)b->nseq + 1, np = (size_t)b->npair + 1;
+	if (ns > t->cap_seq) {
+		t->logp = rad_realloc(t->logp, ns * sizeof *t->logp);
+		t->dlogp = rad_realloc(t->dlogp, ns * sizeof *t->dlogp);
+		t->ntok = rad_realloc(t->ntok, ns * sizeof *t->ntok);
+		t->cap_seq = ns;
+	}
+	if (np > t->cap_pair) {
+		t->reward_c = rad_realloc(t->reward_c, np * sizeof *t->reward_c);
+		t->reward_r = rad_realloc(t->reward_r, np * sizeof *t->reward_r);
+		t->cap_pair = np;
+	}
+}
+
+void rad_trainer_feed(rad_trainer *t, const rad_batch *b, const char *where)
+{
+	if (t->consumed < t->st.batches) {   /* read by the run this one resumes */
+		t->consumed++;
+		t->skipped++;
+		return;
+	}
+	const char *e;
+	grow_scratch(t, b);
+	rad_batch sv;
+	const rad_batch *run = b;
+	int sft = t->o.loss.kind == RAD_LOSS_SFT;
+	if (sft) { chosen_view(b, &sv); run = &sv; }
+	if ((e = rad_model_forward(t->m, run, t->logp, t->ntok))) rad_die(RAD_EXIT_DATA, where, "%s", e);
+	double before = t->stats.loss;
+	if ((e = rad_loss_compute(&t->o.loss, run, t->logp, t->ntok, 1.0 / t->o.accum, t->dlogp, &t->stats,
+	                          t->reward_c, t->reward_r)))
+		rad_die(RAD_EXIT_DATA, where, "%s", e);
+	if (!isfinite(t->stats.loss - before)) stop_bad(t, where, "loss", t->stats.loss - before);
+	if (!sft)
+		for (int p = 0; p < b->npair; p++)
+			goal_add(t, b->goal[p] ? b->goal[p] : "", t->reward_c[p] > t->reward_r[p], t->reward_c[p] - t->reward_r[p]);
+	rad_model_backward(t->m, run, t->dlogp);
+	for (int s = 0; s < run->nseq; s++) t->tokens += run->seq_len[s];
+	if (sft) free_view(&sv);
+	t->consumed++;
+	if (++t->micro == t->o.accum) update(t);
+}
+
+void rad_trainer_finish(rad_trainer *t)
+{
+	if (t->micro > 0) update(t);
+	rad_progress_done();
+	if (t->resumed && t->consumed < t->st.batches)
+		rad_die(RAD_EXIT_DATA, NULL, "the input ended after %ld batches, but the checkpoint had read %ld",
+		        t->consumed, t->st.batches);
+	if (!t->o.no_save && (t->last_saved != t->st.step || !rad_checkpoint_exists(t->o.out_dir))) save(t);
+	if (rad_verbose) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s; "
+		         "peak RSS %.0f MiB", t->st.step, t->st.step - t->start_step, t->consumed, t->skipped,
+		         t->o.no_save ? "not written" : t->o.out_dir, ru.ru_maxrss / 1024.0);
+	}
+	free(t->logp); free(t->dlogp); free(t->ntok); free(t->reward_c); free(t->reward_r);
+	free(t->goals);
+	rad_adamw_free(&t->opt);
+	rad_model_free(t->m);
+	free(t);
+}
