@@ -13,9 +13,10 @@ LDLIBS    = -ljansson -lzstd -lpcre2-8 -lutf8proc -lopenblas -lm
 OMP       = -fopenmp
 
 # Debian packages the build and the tests need; `make deps` installs what is missing.
+# python3-torch is the independent float64 reference of the exactness tests (tests/tools/torch*.sh).
 DEB_PACKAGES = make gcc libc6-dev pkg-config libjansson-dev libzstd-dev zstd \
                libopenblas-dev libpcre2-dev libutf8proc-dev \
-               parallel gnuplot-nox jq
+               parallel gnuplot-nox jq python3-torch
 DEB_FUZZ     = clang libclang-rt-14-dev
 
 # Two builds side by side: optimised (tools land in bin/) and sanitized (build/san/).
