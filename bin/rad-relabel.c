@@ -48,20 +48,6 @@ static const char usage[] =
 enum { OPT_PLACEMENT = RAD_OPT_FIRST_TOOL, OPT_COMPAT, OPT_ATTRS, OPT_TEMPLATE, OPT_GOAL, OPT_FINE,
        OPT_SEED, OPT_SKIP_INVALID, OPT_LEVEL };
 
-static char *read_file(const char *path, size_t *len)
-{
-	rad_src *s = rad_src_open(path);
-	size_t cap = 4096, n = 0, k;
-	char *buf = rad_malloc(cap);
-	while ((k = rad_src_read(s, buf + n, cap - n)) > 0) {
-		n += k;
-		if (n == cap) buf = rad_realloc(buf, cap *= 2);
-	}
-	rad_src_close(s);
-	*len = n;
-	return buf;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -120,8 +106,8 @@ int main(int argc, char **argv)
 	if (template && attrs) rad_usage_error("--template names its attributes itself: drop --attributes");
 	char err[512];
 	if (template) {
-		size_t len;
-		char *text = read_file(template, &len);
+		size_t len = 0;
+		char *text = rad_read_all(template, NULL, &len);
 		if (!rad_relabel_set_template(&rl, text, len, err, sizeof err))
 			rad_usage_error("--template %s: %s", template, err);
 		free(text);

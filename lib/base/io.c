@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zstd.h>
 
 #define ZSTD_MAGIC 0xFD2FB528u
@@ -122,6 +123,23 @@ int rad_src_read_exact(rad_src *s, void *buf, size_t n, const char *what)
 		got += k;
 	}
 	return 1;
+}
+
+char *rad_read_all(const char *path, char *buf, size_t *len)
+{
+	struct stat st;
+	size_t n = *len, cap = n + (1 << 16);
+	/* room for all of a plain file and the NUL, so the last read finds the end */
+	if (path && strcmp(path, "-") && !stat(path, &st) && S_ISREG(st.st_mode)) cap = n + (size_t)st.st_size + 1;
+	buf = rad_realloc(buf, cap);
+	rad_src *s = rad_src_open(path);
+	size_t k;
+	while ((k = rad_src_read(s, buf + n, cap - n)) > 0)
+		if ((n += k) == cap) buf = rad_realloc(buf, cap *= 2);
+	rad_src_close(s);
+	buf[n] = 0;
+	*len = n;
+	return buf;
 }
 
 const char *rad_src_name(const rad_src *s) { return s->name; }

@@ -21,6 +21,10 @@ size_t rad_src_read(rad_src *s, void *buf, size_t n);
 /* Reads exactly n bytes; returns 1, or 0 at a clean end before the first byte.  An end
  * in the middle is fatal ("truncated") naming `what`. */
 int rad_src_read_exact(rad_src *s, void *buf, size_t n, const char *what);
+/* Appends every byte of path (read as rad_src_read reads it) to buf, which holds *len
+ * bytes and comes from malloc (NULL and 0 to start), and a NUL after them.  Returns the
+ * buffer, *len counting what it now holds.  A plain file is read into one allocation. */
+char *rad_read_all(const char *path, char *buf, size_t *len);
 const char *rad_src_name(const rad_src *s);   /* "stdin" or the path */
 int rad_src_is_zstd(const rad_src *s);
 void rad_src_close(rad_src *s);

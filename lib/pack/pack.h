@@ -1,7 +1,7 @@
 /* pack/pack.h — from tokenized pairs to training batches: truncation, order, layout.
  *
- * The pieces, each a pure function or a small in-memory state machine, so rad-pack is
- * only reading, writing and option parsing:
+ * The pieces, each a pure function or a small in-memory state machine, so a run over
+ * whole streams (pack_run.h) is only reading and writing:
  *
  *   rad_pack_truncate   TRL-compatible truncation of one pair (lengths in, cuts out)
  *   rad_pack_item_new   an owned, truncated copy of a pair, with its shuffle key

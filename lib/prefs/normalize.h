@@ -1,0 +1,62 @@
+/* prefs/normalize.h — one preference record of any public shape to a canonical scored pair
+ * (formats.h) on the target scale (scores.h), under the policies for missing, tied and
+ * inverted scores, with counts of what became of every record (man 1 rad-score-normalize).
+ *
+ * Use: rad_normalize_init, then set the fields; for the rank scale, a first pass of
+ * rad_normalize_rank_add over every record; rad_normalize_ready; rad_normalize_record for
+ * each record; rad_normalize_summary; rad_normalize_free. */
+#ifndef RAD_NORMALIZE_H
+#define RAD_NORMALIZE_H
+
+#include <jansson.h>
+#include "prefs/formats.h"
+#include "prefs/scores.h"
+
+enum rad_missing_policy { RAD_MISSING_DROP, RAD_MISSING_ERROR, RAD_MISSING_NULL };
+/* score_chosen == score_rejected (keep or drop) and score_chosen < score_rejected. */
+enum rad_order_policy { RAD_ORDER_KEEP, RAD_ORDER_DROP, RAD_ORDER_SWAP };
+
+/* The construction's own drops (formats.h) are counted by reason, up to this many reasons. */
+#define RAD_NORMALIZE_REASONS 4
+
+typedef struct rad_normalize_counts {
+	long long in, out, invalid;
+	long long missing, tie_drop, inv_drop;   /* dropped by the policies */
+	long long ties, inverted, inv_swap;      /* seen, whatever the policy; swapped */
+	long long unrated;                       /* raw UltraFeedback completions left out */
+	const char *drop_reasons[RAD_NORMALIZE_REASONS];
+	long long dropped_by[RAD_NORMALIZE_REASONS];
+	long long formats[RAD_FMT_COUNT];        /* pairs out, by the format they came in */
+} rad_normalize_counts;
+
+typedef struct rad_normalize {
+	rad_prefs_opts prefs;
+	rad_scale scale;
+	int missing;             /* enum rad_missing_policy */
+	int ties, inverted;      /* enum rad_order_policy */
+	rad_normalize_counts counts;
+	rad_hist hist;           /* the scores written, on the target scale */
+} rad_normalize;
+
+void rad_normalize_init(rad_normalize *n);
+void rad_normalize_free(rad_normalize *n);
+
+/* The rank scale's first pass: the scores of one record.  A record that does not convert
+ * adds none; what is wrong with it is reported by rad_normalize_record. */
+void rad_normalize_rank_add(rad_normalize *n, const json_t *in);
+/* Once the fields are set (and the rank scale's first pass is over): the scale's
+ * quantiles, the histogram's range. */
+void rad_normalize_ready(rad_normalize *n);
+
+enum { RAD_NORMALIZE_PAIR,      /* *out (a new reference) is the pair to write */
+       RAD_NORMALIZE_DROP,      /* dropped and counted */
+       RAD_NORMALIZE_INVALID,   /* malformed (counted as invalid); why says how */
+       RAD_NORMALIZE_ERROR };   /* a score is missing and the policy is error; why says so */
+/* One input record, counted. */
+int rad_normalize_record(rad_normalize *n, const json_t *in, json_t **out, char *why, size_t whysz);
+
+/* On stderr: with --verbose the counts, the reasons and the histogram; otherwise one line
+ * when records were dropped or skipped. */
+void rad_normalize_summary(const rad_normalize *n);
+
+#endif
