@@ -257,7 +257,7 @@ static json_t *json_float(float f)
 }
 
 /* The HF config.json of a Llama-family configuration (keys in HF's order). */
-static json_t *llama_config_json(const rad_model_config *c)
+static json_t *llama_config_json(const rad_model_config *c, const char *dtype)
 {
 	const char *mt = c->model_type;
 	const char *arch = !strcmp(mt, "qwen2") ? "Qwen2ForCausalLM" : !strcmp(mt, "qwen3") ? "Qwen3ForCausalLM" :
@@ -299,15 +299,17 @@ static json_t *llama_config_json(const rad_model_config *c)
 		if (strcmp(mt, "mistral")) json_object_set_new(o, "use_sliding_window", json_false());
 	}
 	json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tied));
-	json_object_set_new(o, "torch_dtype", json_string("float32"));
+	json_object_set_new(o, "torch_dtype", json_string(dtype));
 	json_object_set_new(o, "vocab_size", json_integer(c->vocab));
 	return o;
 }
 
-const char *rad_model_config_write(const rad_model_config *c, const char *path)
+const char *rad_model_config_write(const rad_model_config *c, int dtype, const char *path)
 {
 	static __thread char msg[512];
-	json_t *o = strcmp(c->model_type, "gpt2") ? llama_config_json(c) : NULL;
+	/* the dtype of the weights on disk, as transformers names it */
+	const char *dt = dtype == RAD_ST_BF16 ? "bfloat16" : dtype == RAD_ST_F16 ? "float16" : "float32";
+	json_t *o = strcmp(c->model_type, "gpt2") ? llama_config_json(c, dt) : NULL;
 	if (o) goto write;
 	o = json_object();
 	json_object_set_new(o, "activation_function", json_string("gelu_new"));
@@ -329,7 +331,7 @@ const char *rad_model_config_write(const rad_model_config *c, const char *path)
 	json_object_set_new(o, "n_positions", json_integer(c->ctx));
 	json_object_set_new(o, "resid_pdrop", json_real(0.0));
 	json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tied));
-	json_object_set_new(o, "torch_dtype", json_string("float32"));
+	json_object_set_new(o, "torch_dtype", json_string(dt));
 	json_object_set_new(o, "vocab_size", json_integer(c->vocab));
 write:;
 	char tmp[1100];
@@ -338,6 +340,7 @@ write:;
 	json_decref(o);
 	if (rc != 0 || rename(tmp, path) != 0) {
 		snprintf(msg, sizeof msg, "%s: cannot write: %s", path, strerror(errno));
+		unlink(tmp);   /* nothing half-written stays behind */
 		return msg;
 	}
 	return NULL;
@@ -513,12 +516,18 @@ fail:
 	return msg;
 }
 
+/* Both files are written under temporary names first and renamed only when both are
+ * complete, so a failed write (a full disk) leaves no partial file and the directory's
+ * old checkpoint, if any, as it was. */
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 {
 	static __thread char msg[3072];
-	char path[1024], tmp[1100];
-	snprintf(path, sizeof path, "%s/config.json", dir);
-	const char *e = rad_model_config_write(&m->cfg, path);
+	char cfg[1024], cfg_tmp[1100], st[1024], st_tmp[1100];
+	snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+	snprintf(cfg_tmp, sizeof cfg_tmp, "%s.tmp", cfg);
+	snprintf(st, sizeof st, "%s/model.safetensors", dir);
+	snprintf(st_tmp, sizeof st_tmp, "%s.tmp", st);
+	const char *e = rad_model_config_write(&m->cfg, dtype, cfg_tmp);
 	if (e) return e;
 	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
 	for (int i = 0; i < m->ntensors; i++) {
@@ -532,13 +541,16 @@ const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 		o[i].cols = t->cols;
 		o[i].transposed = t->transposed;
 	}
-	snprintf(path, sizeof path, "%s/model.safetensors", dir);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	e = rad_st_write(tmp, o, m->ntensors, dtype, NULL);
+	e = rad_st_write(st_tmp, o, m->ntensors, dtype, NULL);   /* removes its file on failure */
 	free(o);
-	if (e) return e;
-	if (rename(tmp, path) != 0) {
-		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+	if (e) {
+		unlink(cfg_tmp);
+		return e;
+	}
+	if (rename(st_tmp, st) != 0 || rename(cfg_tmp, cfg) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", dir, strerror(errno));
+		unlink(st_tmp);
+		unlink(cfg_tmp);
 		return msg;
 	}
 	return NULL;

@@ -17,6 +17,10 @@ rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 1 -o "$T/i
 ok_if "init is deterministic" cmp "$T/init/model.safetensors" "$T/init2/model.safetensors"
 rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 2 -o "$T/init3"
 status_is 1 "another seed, other weights" cmp -s "$T/init/model.safetensors" "$T/init3/model.safetensors"
+rad-init --vocab 64 --layers 1 --heads 2 --dim 16 --context 32 --dtype bf16 -o "$T/initbf"
+same "init --dtype bf16: config.json says bfloat16" "$(jq -r .torch_dtype "$T/initbf/config.json")" bfloat16
+same "init --dtype bf16: the tensors are BF16" "$(head -c 400 "$T/initbf/model.safetensors" | grep -c '"dtype":"BF16"')" 1
+same "init: fp32 says float32" "$(jq -r .torch_dtype "$T/init/config.json")" float32
 status_is 2 "init: --dim not a multiple of --heads" rad-init --vocab 64 --heads 3 --dim 16 -o "$T/x"
 status_is 2 "init: no vocabulary" rad-init -o "$T/x"
 echo '{"a": "b"}' > "$T/notok.json"
@@ -37,6 +41,9 @@ same "sft: first loss near log 64" "$(jq -n "$first - (64|log) | fabs < 0.1")" t
 same "sft: loss falls" "$(jq -n "$last < $first - 1")" true
 ok_if "sft: checkpoint written" test -f "$T/sft/model.safetensors" -a -f "$T/sft/optimizer.safetensors" -a -f "$T/sft/trainer_state.json"
 same "sft: state" "$(jq -c '[.step, .batches, .loss]' "$T/sft/trainer_state.json")" '[32,32,"sft"]'
+
+rad-train-step -m "$T/init" -o "$T/sftbf" --loss sft --dtype bf16 "$T/b4" > /dev/null
+same "sft --dtype bf16: config.json says bfloat16" "$(jq -r .torch_dtype "$T/sftbf/config.json")" bfloat16
 
 # rad-logps with the SFT model, then DPO from it: step 1 has loss log 2 and zero rewards.
 rad-logps -m "$T/sft" < "$T/b4" > "$T/r4"
