@@ -47,49 +47,80 @@ rad_lock() {
 
 # Not part of any recipe: they change how the work is spread, not what it makes.
 RAD_STAGE_UNKEYED=" tmp RAD_JOBS RAD_SSHLOGIN RAD_BLOCK RAD_VERBOSE RAD_TIMES RAD_PIPELINE shard_jsonl shard_tokenize
-	shard_batches _rad_parallel_args rad_log rad_fail stage "
+	shard_batches _rad_parallel_args rad_log rad_fail stage _json_str _stage_recipe "
 
-# _stage_recipe COMMAND INPUT...: the recipe of a stage as one line of JSON (sorted keys).
+# _json_str VALUE: VALUE as a JSON string, in _json (no subshell: a recipe is made for every
+# stage of every run).
+_json_str() {
+	local v=$1 c i out=""
+	v=${v//\\/\\\\}
+	v=${v//\"/\\\"}
+	v=${v//$'\n'/\\n}
+	v=${v//$'\t'/\\t}
+	v=${v//$'\r'/\\r}
+	if [[ $v == *[$'\001'-$'\037']* ]]; then   # the other control characters, one by one
+		for ((i = 0; i < ${#v}; i++)); do
+			c=${v:i:1}
+			if [[ $c == [$'\001'-$'\037'] ]]; then printf -v c '\\u%04x' "'$c"; fi
+			out+=$c
+		done
+		v=$out
+	fi
+	_json="\"$v\""
+}
+
+# _stage_recipe COMMAND INPUT...: the recipe of a stage as one line of JSON, in _recipe:
+# {"command", "vars", "functions", "inputs"}, each in the order first met.
 _stage_recipe() {
-	local cmd=$1 a=() seen=" " todo=("$1") text w d
+	local seen=" " todo=("$1") text w rest vars="" funcs="" ins="" d sep el i
+	_json_str "$1"
+	_recipe="{\"command\":$_json"
 	shift
-	a+=("$cmd")
 	while [ ${#todo[@]} -gt 0 ]; do
 		text=${todo[0]}
 		todo=("${todo[@]:1}")
-		# functions it calls, then variables it names
-		for w in $(grep -oE '[A-Za-z_][A-Za-z0-9_-]*' <<<"$text" | sort -u); do
+		# the functions it calls
+		for w in ${text//[^A-Za-z0-9_-]/ }; do
+			[[ $w == [A-Za-z_]* ]] || continue
 			case $seen$RAD_STAGE_UNKEYED in *" $w "*) continue ;; esac
 			declare -F "$w" >/dev/null || continue
 			seen+="$w "
 			d=$(declare -f "$w")
-			a+=(f "$w" "$d")
+			_json_str "$d"
+			funcs+="${funcs:+,}\"$w\":$_json"
 			todo+=("$d")
 		done
-		for w in $(grep -oE '\$\{?[#!]?[A-Za-z_][A-Za-z0-9_]*' <<<"$text" | sed -E 's/^[$][{]?[#!]?//' | sort -u); do
+		# the variables it names: $V, ${V...}, ${#V...}, ${!V...}
+		rest=$text
+		while [[ $rest =~ \$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)(.*) ]]; do
+			w=${BASH_REMATCH[1]}
+			rest=${BASH_REMATCH[2]}
 			case $seen$RAD_STAGE_UNKEYED in *" $w "*) continue ;; esac
 			seen+="$w "
-			if ! d=$(declare -p "$w" 2>/dev/null); then a+=(u "$w")
-			elif [[ $d == "declare -"[aA]* ]]; then
+			if ! declare -p "$w" >/dev/null 2>&1; then
+				vars+="${vars:+,}\"$w\":null"
+			elif [[ ${!w@a} == *[aA]* ]]; then
 				local -n _arr=$w
-				a+=(a "$w" "${#_arr[@]}" "${_arr[@]}")
+				d="" sep=""
+				for el in "${_arr[@]}"; do _json_str "$el"; d+="$sep$_json"; sep=,; done
 				unset -n _arr
-			else a+=(s "$w" "${!w}")
+				vars+="${vars:+,}\"$w\":[$d]"
+			else
+				_json_str "${!w}"
+				vars+="${vars:+,}\"$w\":$_json"
 			fi
 		done
 	done
-	for w in "$@"; do a+=(i "$w" "$(stat -L -c '%s %.9Y' -- "$w")"); done
-	# every argument behind an "x": jq would take one that begins with "-" for an option
-	jq -cnS '$ARGS.positional | map(.[1:]) as $a
-		| def rec($i; $acc):
-			if $i >= ($a | length) then $acc
-			elif $a[$i] == "s" then rec($i + 3; $acc | .vars[$a[$i + 1]] = $a[$i + 2])
-			elif $a[$i] == "u" then rec($i + 2; $acc | .vars[$a[$i + 1]] = null)
-			elif $a[$i] == "a" then ($a[$i + 2] | tonumber) as $n
-				| rec($i + 3 + $n; $acc | .vars[$a[$i + 1]] = $a[$i + 3:$i + 3 + $n])
-			elif $a[$i] == "f" then rec($i + 3; $acc | .functions[$a[$i + 1]] = $a[$i + 2])
-			else rec($i + 3; $acc | .inputs[$a[$i + 1]] = $a[$i + 2]) end;
-		rec(1; {command: $a[0], vars: {}, functions: {}, inputs: {}})' --args "${a[@]/#/x}"
+	if [ $# -gt 0 ]; then
+		local stats
+		mapfile -t stats < <(stat -L -c '%s %.9Y' -- "$@") || return 1
+		[ ${#stats[@]} = $# ] || return 1
+		for ((i = 0; i < $#; i++)); do
+			_json_str "${@:i+1:1}"
+			ins+="${ins:+,}$_json:\"${stats[i]}\""
+		done
+	fi
+	_recipe+=",\"vars\":{$vars},\"functions\":{$funcs},\"inputs\":{$ins}}"
 }
 
 # stage OUT INPUT... -- 'COMMAND'
@@ -101,16 +132,17 @@ stage() {
 	[ "${1:-}" = -- ] || rad_fail "stage $out: no -- before the command"
 	shift
 	for i in "${ins[@]}"; do [ -e "$i" ] || rad_fail "stage $out: input $i is missing"; done
-	recipe=$(_stage_recipe "$*" "${ins[@]}") || rad_fail "stage $out: cannot make its recipe"
+	_stage_recipe "$*" "${ins[@]}" || rad_fail "stage $out: cannot make its recipe"
+	recipe=$_recipe
 	rec=.stages/$out
-	if [ -e "$out" ] && [ -f "$rec" ] && [ "$(cat "$rec")" = "$recipe" ]; then
+	if [ -e "$out" ] && [ -f "$rec" ] && IFS= read -r i <"$rec" && [ "$i" = "$recipe" ]; then
 		[ -n "${RAD_VERBOSE:-}" ] && rad_log "up to date: $out"
 		return 0
 	fi
 	rm -rf "$out" "$rec"
 	mkdir -p "$(dirname "$rec")" || rad_fail "stage $out: cannot write $(dirname "$rec")"
 	tmp=$out.tmp
-	if [ -d "$tmp" ] && [ -f "$rec.tmp" ] && [ "$(cat "$rec.tmp")" = "$recipe" ]; then
+	if [ -d "$tmp" ] && [ -f "$rec.tmp" ] && IFS= read -r i <"$rec.tmp" && [ "$i" = "$recipe" ]; then
 		[ -n "${RAD_VERBOSE:-}" ] && rad_log "resuming $out from $tmp"
 	else
 		rm -rf "$tmp"
