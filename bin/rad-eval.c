@@ -169,7 +169,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "judge") && !judge) rad_usage_error("judge needs --judge COMMAND");
 	if (!strcmp(mode, "summary") && ninputs > 2)
 		rad_usage_error("summary takes one judged file, or two to compare");
-	rad_sink *out = rad_sink_open(output, zstd ? level : 0, 0);
+	/* a judge's scores are written as they come and a failed run keeps them */
+	rad_sink *out = (strcmp(mode, "judge") ? rad_sink_open : rad_sink_open_live)(output, zstd ? level : 0, 0);
 	int rc = 0;
 	if (!strcmp(mode, "prefs")) {
 		rad_model *m = load(models[0], threads);

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 	const char *bad = rad_train_opts_check(&o);
 	if (bad) rad_usage_error("%s", bad);
 
-	rad_sink *metrics = rad_sink_open(log ? log : "-", 0, 0);
+	rad_sink *metrics = rad_sink_open_live(log ? log : "-", 0, 0);   /* read while training runs; kept if it fails */
 	rad_trainer *t = rad_trainer_open(&o, metrics);
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
