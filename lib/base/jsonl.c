@@ -218,13 +218,14 @@ static void put_value(rad_sink *k, const json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: {
 		const char *key;
+		size_t klen;
 		json_t *val;
 		int first = 1;
 		rad_sink_write(k, "{", 1);
-		json_object_foreach((json_t *)v, key, val) {
+		json_object_keylen_foreach((json_t *)v, key, klen, val) {
 			if (!first) rad_sink_write(k, ",", 1);
 			first = 0;
-			put_string(k, key, strlen(key));
+			put_string(k, key, klen);
 			rad_sink_write(k, ":", 1);
 			put_value(k, val);
 		}

@@ -45,4 +45,17 @@ for tool in "rad-score-normalize" "rad-relabel" "rad-tokenize -t $TOK" "rad-eval
 		*) echo "FAIL $tool: gzip input is named: $(last_stderr | head -1)"; _fails=$((_fails + 1));; esac
 done
 
+# --- rad-eval summary and prefs on empty input (the sanitizer build saw qsort(NULL, 0)) -----
+: > "$T/empty.jsonl"
+same "summary of an empty judged file" "$(rad-eval summary "$T/empty.jsonl" | jq -c '.files[0] | [.records, .mean, .controllability]')" '[0,null,{}]'
+rad-init --vocab 64 --layers 1 --heads 2 --dim 16 --context 32 --seed 1 -o "$T/m" 2>/dev/null
+echo '{"type":"HEAD","kind":"batches","version":1,"fingerprint":"","meta":{}}' | rad-dump --encode -o "$T/none.rad"
+same "prefs on a stream without batches" "$(rad-eval prefs -m "$T/m" "$T/none.rad" | jq -c '[.pairs, .by_goal, .by_gap]')" '[0,{},{}]'
+
+# --- strings carry their length --------------------------------------------------------------
+printf '%s\n' '{"id":"x\u0000a","goal":"g\u0000a","score":3}' '{"id":"x\u0000b","goal":"g\u0000b","score":5}' > "$T/j1.jsonl"
+printf '%s\n' '{"id":"x\u0000b","score":4}' '{"id":"x\u0000a","score":4}' > "$T/j2.jsonl"
+same "summary: ids that differ after a NUL are two ids" \
+	"$(rad-eval summary "$T/j1.jsonl" "$T/j2.jsonl" | jq -c '[.files[0].records, (.files[0].controllability | length), .win_rate.matched, .win_rate.wins]')" '[2,2,2,1]'
+
 exit $((_fails > 0))
