@@ -57,5 +57,40 @@ printf '%s\n' '{"id":"x\u0000a","goal":"g\u0000a","score":3}' '{"id":"x\u0000b",
 printf '%s\n' '{"id":"x\u0000b","score":4}' '{"id":"x\u0000a","score":4}' > "$T/j2.jsonl"
 same "summary: ids that differ after a NUL are two ids" \
 	"$(rad-eval summary "$T/j1.jsonl" "$T/j2.jsonl" | jq -c '[.files[0].records, (.files[0].controllability | length), .win_rate.matched, .win_rate.wins]')" '[2,2,2,1]'
+# rad-tokenize: content is encoded by its length; ids travel on as C strings, so a NUL in
+# one is refused rather than cut (both ids used to become "x", both prompts "x")
+printf '%s\n' '{"id":"a","prompt":"x\u0000AAA","chosen":"c\u0000C","rejected":"r"}' \
+	'{"id":"b","prompt":"x\u0000BBB","chosen":"c","rejected":"r"}' > "$T/nulc.jsonl"
+rad-tokenize -t "$TOK" -T plain "$T/nulc.jsonl" | rad-dump -t "$TOK" > "$T/nulc.json"
+same "rad-tokenize: prompts that differ after a NUL stay different" \
+	"$(jq -c '[.prompt_text, .chosen_text]' "$T/nulc.json" | tr '\n' ' ')" \
+	'["x\u0000AAA\n\n","c\u0000C<|endoftext|>"] ["x\u0000BBB\n\n","c<|endoftext|>"] '
+same "rad-tokenize: the NUL is a token of its own" "$(jq -c '.prompt[1]' "$T/nulc.json" | head -1)" "$(printf 'x\0' | rad-tokenize -t "$TOK" --text | cut -d' ' -f2)"
+same "rad-tokenize --render keeps the NUL" "$(rad-tokenize -t "$TOK" -T plain --render "$T/nulc.jsonl" | jq -c .prompt | head -1)" '"x\u0000AAA\n\n"'
+printf '%s\n' '{"id":"x\u0000AAA","prompt":"p","chosen":"c","rejected":"r"}' > "$T/nulid.jsonl"
+status_is 1 "rad-tokenize: an id with a NUL is refused" rad-tokenize -t "$TOK" "$T/nulid.jsonl"
+same "rad-tokenize: the message names the field" "$(last_stderr)" "rad-tokenize: $T/nulid.jsonl:1: \"id\" holds a NUL character (\u0000), which it cannot carry on"
+printf '%s\n' '{"id":"a","prompt":[{"role":"user\u0000x","content":"p"}],"chosen":"c","rejected":"r"}' > "$T/nulrole.jsonl"
+status_is 1 "rad-tokenize: a role with a NUL is refused" rad-tokenize -t "$TOK" "$T/nulrole.jsonl"
+
+# --- rad-dump --encode: what its reader refuses, the HEAD's version, empty input ---------------
+H='{"type":"HEAD","kind":"pairs","version":1,"fingerprint":"f00d","meta":{}}'
+( echo "$H"; echo '{"type":"BTCH","pair_id":["x\u0000a","x\u0000b"],"note":"n\u0000m"}' ) | rad-dump -e > "$T/nul.rad"
+same "encode: string lists and strings keep their NULs" "$(rad-dump "$T/nul.rad")" '{"type":"BTCH","pair_id":["x\u0000a","x\u0000b"],"note":"n\u0000m"}'
+( echo "$H"; echo '{"type":"PAIR","caf\u00e9":1}' ) > "$T/name.jsonl"
+status_is 1 "encode: a field name the reader refuses" rad-dump -e "$T/name.jsonl" -o "$T/name.rad"
+same "encode: ... is named, and no stream is left" "$(last_stderr; ls "$T" | grep -c name.rad)" "rad-dump: $T/name.jsonl:2: field name 'café' is not printable ASCII, which a stream reader refuses
+0"
+status_is 1 "encode: a record type the reader cannot name" sh -c "echo '{\"type\":\"P\\u0000IR\"}' | rad-dump -e --kind pairs"
+status_is 1 "encode: a HEAD of another version" sh -c "echo '{\"type\":\"HEAD\",\"kind\":\"pairs\",\"version\":2}' | rad-dump -e"
+same "encode: ... says which version" "$(last_stderr)" 'rad-dump: stdin:1: HEAD "version" must be 1, the stream format this rad writes'
+status_is 1 "encode: a fingerprint too long to keep" sh -c "echo '{\"type\":\"HEAD\",\"kind\":\"pairs\",\"fingerprint\":\"$(printf '%070d' 0)\"}' | rad-dump -e"
+( echo "$H"; echo "${H/f00d/beef}" ) > "$T/twoheads.jsonl"
+status_is 1 "encode: a later HEAD of another tokenizer" rad-dump -e "$T/twoheads.jsonl"
+same "encode: empty input with --kind is the empty stream of that kind" \
+	"$(rad-dump -e --kind batches < /dev/null | rad-dump -H | jq -c '[.kind, .version]')" '["batches",1]'
+status_is 1 "encode: empty input without --kind" rad-dump -e < /dev/null
+same "encode: ... says what is missing" "$(last_stderr)" "rad-dump: empty input and no --kind: no stream to write (--kind names its kind)"
+status_is 2 "encode: a --kind that is no kind" rad-dump -e --kind '' < /dev/null
 
 exit $((_fails > 0))
