@@ -93,4 +93,54 @@ status_is 1 "encode: empty input without --kind" rad-dump -e < /dev/null
 same "encode: ... says what is missing" "$(last_stderr)" "rad-dump: empty input and no --kind: no stream to write (--kind names its kind)"
 status_is 2 "encode: a --kind that is no kind" rad-dump -e --kind '' < /dev/null
 
+# --- scores against their scale -------------------------------------------------------------
+# reward-model scores in [-1, 1], as the held-out ActiveUF file has them
+printf '%s\n' '{"id":"a","prompt":"p","chosen":"x","rejected":"y","score_chosen":0.5,"score_rejected":-0.754}' \
+	'{"id":"b","prompt":"q","chosen":"x","rejected":"y","score_chosen":1,"score_rejected":-1}' > "$T/rm.jsonl"
+status_is 1 "normalize: scores off the scale under --scale-by none" rad-score-normalize "$T/rm.jsonl"
+same "normalize: ... names the line and the way to map them" "$(last_stderr)" \
+	"rad-score-normalize: $T/rm.jsonl:1: score_chosen 0.5 is off the scale 1:10, where --scale-by none keeps scores: map the scores onto it with --scale-by linear --from LO:HI (or --scale-by rank), or --out-of-range drop|clamp"
+same "normalize: --scale-by linear --from -1:1 maps them" \
+	"$(rad-score-normalize --scale-by linear --from -1:1 "$T/rm.jsonl" | jq -c '[.score_chosen, .score_rejected]' | tr '\n' ' ')" "[7.75,2.107] [10,1] "
+status_is 1 "normalize: --from 0:1 on [-1, 1] data" rad-score-normalize --scale-by linear --from 0:1 "$T/rm.jsonl"
+same "normalize: ... names the score and --from" "$(last_stderr)" \
+	"rad-score-normalize: $T/rm.jsonl:1: score_rejected -0.754 is outside --from 0:1: widen --from to the scores' range, or --out-of-range drop|clamp"
+same "normalize: --out-of-range drop drops and counts" \
+	"$(rad-score-normalize --scale-by linear --from 0:1 --out-of-range drop "$T/rm.jsonl" 2>&1 >/dev/null)" \
+	"rad-score-normalize: 2 of 2 records dropped, 0 invalid skipped, 0 scores clamped into the range (--verbose for reasons)"
+same "normalize: --out-of-range clamp moves to the end and counts" \
+	"$(rad-score-normalize --scale-by linear --from 0:1 --out-of-range clamp "$T/rm.jsonl" 2>"$T/clamp.err" | jq -c '[.score_chosen, .score_rejected]' | tr '\n' ' ')$(cat "$T/clamp.err")" \
+	"[5.5,1] [10,1] rad-score-normalize: 0 of 2 records dropped, 0 invalid skipped, 2 scores clamped into the range (--verbose for reasons)"
+printf '%s\n' '{"id":"h","prompt":"p","chosen":"x","rejected":"y","score_chosen":1e308,"score_rejected":-1e308}' > "$T/huge.jsonl"
+status_is 1 "normalize: a score of 1e308 is off the scale" rad-score-normalize "$T/huge.jsonl"
+same "normalize: the widest --from maps 1e308 onto the scale, not to the raw score" \
+	"$(rad-score-normalize --scale-by linear --from -1e308:1e308 "$T/huge.jsonl" | jq -c '[.score_chosen, .score_rejected]')" "[10,1]"
+same "normalize: --round 1e-12 is not rounding to integers" \
+	"$(rad-score-normalize --scale-by linear --from -1:1 --round 1e-12 "$T/rm.jsonl" | jq -c .score_rejected | head -1)" "2.107"
+same "normalize: --round 0.25" "$(rad-score-normalize --scale-by linear --from -1:1 --round 0.25 "$T/rm.jsonl" | jq -c .score_rejected | head -1)" "2"
+status_is 2 "normalize: --round inf" rad-score-normalize --round inf "$T/rm.jsonl"
+status_is 2 "normalize: --from with an infinite end" rad-score-normalize --scale-by linear --from 0:inf "$T/rm.jsonl"
+status_is 2 "normalize: an unknown --out-of-range" rad-score-normalize --out-of-range keep "$T/rm.jsonl"
+# rad-relabel knows its text's scale, 1-10
+rad-score-normalize --scale -1:1 "$T/rm.jsonl" > "$T/rm.pairs"
+status_is 1 "relabel: a goal off the text's scale" rad-relabel "$T/rm.pairs"
+same "relabel: ... names the way onto the scale" "$(last_stderr)" \
+	"rad-relabel: $T/rm.pairs:1: score_chosen 0.5 is off the goal text's scale 1-10: put the scores on it with rad-score-normalize --scale 1:10 --scale-by linear --from LO:HI (or --scale-by rank)"
+rad-score-normalize --scale-by linear --from -1:1 --scale 0:100 "$T/rm.jsonl" > "$T/rm100.pairs"
+status_is 1 "relabel: scores normalized onto 0:100 (Overall score: 90)" rad-relabel "$T/rm100.pairs"
+status_is 2 "relabel: --goal 1e308" rad-relabel --goal 1e308 "$T/pairs.jsonl"
+status_is 2 "relabel: --goal 0" rad-relabel --goal 0 "$T/pairs.jsonl"
+printf 'Aim for {score} out of 100.' > "$T/g100.txt"
+same "relabel: a template with its own --scale" "$(rad-relabel --template "$T/g100.txt" --scale 0:100 "$T/rm100.pairs" | jq -r .goal | head -1)" "Aim for 75 out of 100."
+status_is 2 "relabel: --scale without --template (the paper's text says 1-10)" rad-relabel --scale 0:100 "$T/rm100.pairs"
+# pipelines/ra-dpo passes --scale-by, --from and --round to rad-score-normalize
+rad-init --tokenizer "$TOK" --layers 1 --heads 2 --dim 16 --context 64 -o "$T/gm" >/dev/null 2>&1
+status_is 1 "ra-dpo: --scale-by linear --from reach rad-score-normalize" \
+	"$TOP/pipelines/ra-dpo" -w "$T/w1" -i "$T/rm.jsonl" -m "$T/gm" -t "$TOK" --scale-by linear --from 0:1
+case $(last_stderr) in *"score_rejected -0.754 is outside --from 0:1"*) echo "ok ra-dpo: ... and their message comes back";;
+	*) echo "FAIL ra-dpo: ... and their message comes back: $(last_stderr | head -3)"; _fails=$((_fails + 1));; esac
+status_is 1 "ra-dpo: --round reaches rad-score-normalize (stopped at relabeling)" \
+	"$TOP/pipelines/ra-dpo" -w "$T/w2" -i "$T/rm.jsonl" -m "$T/gm" -t "$TOK" --scale-by linear --from -1:1 --round 3 --mode nosuch
+same "ra-dpo: the pairs are on the scale, rounded" "$(jq -c '[.score_chosen, .score_rejected]' "$T/w2/pairs.jsonl" | tr '\n' ' ')" "[9,3] [9,0] "
+
 exit $((_fails > 0))
