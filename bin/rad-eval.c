@@ -79,6 +79,15 @@ static rad_model *load(const char *dir, int threads)
 	return m;
 }
 
+/* prefs and likelihood: pairs came in and --where kept none is a failed measurement. */
+static void measured_some(json_t *o)
+{
+	json_int_t kept = json_integer_value(json_object_get(o, "pairs"));
+	json_int_t filtered = json_integer_value(json_object_get(o, "filtered_out"));
+	if (!kept && filtered)
+		rad_die(RAD_EXIT_DATA, NULL, "no pair to measure: --where filtered out all %lld", (long long)filtered);
+}
+
 static void write_json(rad_sink *out, json_t *o)
 {
 	rad_jsonl_write(out, o);
@@ -174,7 +183,9 @@ int main(int argc, char **argv)
 	int rc = 0;
 	if (!strcmp(mode, "prefs")) {
 		rad_model *m = load(models[0], threads);
-		write_json(out, rad_eval_prefs(m, models[0], beta, &f, inputs, ninputs));
+		json_t *o = rad_eval_prefs(m, models[0], beta, &f, inputs, ninputs);
+		measured_some(o);
+		write_json(out, o);
 		rad_model_free(m);
 	} else if (!strcmp(mode, "likelihood")) {
 		rad_model *ms[2] = {load(models[0], threads), nmodels > 1 ? load(models[1], threads) : NULL};
@@ -182,6 +193,7 @@ int main(int argc, char **argv)
 		json_t *w = json_array();
 		for (int i = 0; i < f.n; i++) json_array_append_new(w, json_string(where_text[i]));
 		json_object_set_new(o, "where", w);
+		measured_some(o);
 		write_json(out, o);
 		rad_model_free(ms[0]);
 		rad_model_free(ms[1]);
@@ -204,6 +216,11 @@ int main(int argc, char **argv)
 			         st.prompts, st.prompt_tokens, st.skipped, st.tokens, st.stopped,
 			         st.seconds > 0 ? st.tokens / st.seconds : 0.0,
 			         st.decode_seconds > 0 ? (st.tokens - st.prompts) / st.decode_seconds : 0.0);
+		else if (st.skipped)
+			rad_warn(NULL, "%lld of %lld prompts skipped: %lld longer than the model's context of %d tokens, %lld invalid "
+			         "(--verbose names them)", st.skipped, st.prompts + st.skipped, st.too_long, m->cfg.ctx, st.skipped - st.too_long);
+		if (st.skipped && !st.prompts)   /* before the output is closed, so that a failure leaves none */
+			rad_die(RAD_EXIT_DATA, NULL, "no responses: all %lld prompts were skipped", st.skipped);
 		rad_template_free(tp);
 		rad_tokenizer_free(tok);
 		rad_model_free(m);

@@ -141,6 +141,7 @@ int main(int argc, char **argv)
 			json_decref(v);
 			if (st == RAD_RELABEL_INVALID) {
 				if (!skip_invalid) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", err);
+				if (rad_verbose) rad_warn(rad_jsonl_where(in), "%s; skipped", err);
 				invalid++;
 				continue;
 			}
@@ -153,12 +154,15 @@ int main(int argc, char **argv)
 		rad_jsonl_close(in);
 	}
 	rad_progress_done();
-	rad_sink_close(out);
 	if (rad_verbose)
 		rad_warn(NULL, "pairs in %lld, copies out %lld (pos %lld, neg %lld), dropped by the fine filter %lld, invalid skipped %lld",
 			rl.pairs_in, rl.copies_out, rl.copies_pos, rl.copies_neg, rl.dropped_fine, invalid);
 	else if (rl.dropped_fine || invalid)
 		rad_warn(NULL, "dropped by the fine filter %lld, invalid skipped %lld", rl.dropped_fine, invalid);
+	/* before the output is closed, so that a failure leaves none */
+	if (!rl.copies_out && (rl.pairs_in || invalid))
+		rad_die(RAD_EXIT_DATA, NULL, "no pairs: every pair was dropped by the fine filter or invalid (counted above)");
+	rad_sink_close(out);
 	rad_relabel_free(&rl);
 	return 0;
 }

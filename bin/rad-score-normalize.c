@@ -167,6 +167,7 @@ int main(int argc, char **argv)
 			json_decref(v);
 			if (st == RAD_NORMALIZE_ERROR || (st == RAD_NORMALIZE_INVALID && !skip_invalid))
 				rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", why);
+			if (st == RAD_NORMALIZE_INVALID && rad_verbose) rad_warn(rad_jsonl_where(in), "%s; skipped", why);
 			if (st != RAD_NORMALIZE_PAIR) continue;
 			rad_jsonl_write(out, pair);
 			json_decref(pair);
@@ -175,8 +176,11 @@ int main(int argc, char **argv)
 		rad_jsonl_close(in);
 	}
 	rad_progress_done();
-	rad_sink_close(out);
 	rad_normalize_summary(&n);
+	/* before the output is closed, so that a failure leaves none */
+	if (!n.counts.out && (n.counts.in || n.counts.invalid))
+		rad_die(RAD_EXIT_DATA, NULL, "no pairs: every record was dropped or invalid (counted above)");
+	rad_sink_close(out);
 	rad_normalize_free(&n);
 	free(fields);
 	return 0;

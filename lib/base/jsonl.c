@@ -143,6 +143,7 @@ json_t *rad_jsonl_next(rad_jsonl *r)
 		}
 		if (!r->skip_invalid)
 			rad_die(RAD_EXIT_DATA, rad_jsonl_where(r), "invalid JSON at column %d: %s", err.column, err.text);
+		if (rad_verbose) rad_warn(rad_jsonl_where(r), "invalid JSON at column %d: %s; skipped", err.column, err.text);
 		r->skipped++;
 	}
 	return NULL;
@@ -157,8 +158,6 @@ const char *rad_jsonl_where(rad_jsonl *r)
 void rad_jsonl_close(rad_jsonl *r)
 {
 	if (!r) return;
-	if (r->skipped)
-		rad_warn(rad_src_name(r->src), "skipped %lld invalid line%s", r->skipped, r->skipped == 1 ? "" : "s");
 	json_decref(r->array);
 	free(r->doc);
 	rad_src_close(r->src);

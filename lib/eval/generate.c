@@ -214,6 +214,7 @@ static void add(run *R, json_t *o, const char *where)
 		if (room < 1) {
 			snprintf(toolong, sizeof toolong, "the prompt is %zu tokens, the model's context %d", j->prompt.n, R->m->cfg.ctx);
 			why = toolong;
+			R->st->too_long++;
 		}
 		j->max_new = R->o->max_new < room ? R->o->max_new : room;
 	}

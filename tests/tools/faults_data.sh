@@ -93,6 +93,57 @@ status_is 1 "encode: empty input without --kind" rad-dump -e < /dev/null
 same "encode: ... says what is missing" "$(last_stderr)" "rad-dump: empty input and no --kind: no stream to write (--kind names its kind)"
 status_is 2 "encode: a --kind that is no kind" rad-dump -e --kind '' < /dev/null
 
+# --- nothing dropped without a count; nothing out of something is a failure -------------------
+rad-relabel "$T/pairs.jsonl" | rad-tokenize -t "$TOK" -T plain -o "$T/t.rad"
+rad-pack --max-length 200 "$T/t.rad" -o "$T/b.rad" 2> "$T/pack.err"
+same "rad-pack: pairs that do not fit are counted without --verbose" "$(cat "$T/pack.err")" \
+	"rad-pack: 26 of 60 pairs dropped: 26 too long for --max-length 200 (their prompts fill it: --max-prompt-length N cuts a prompt to N tokens and keeps the pair)"
+same "rad-pack: ... and the rest are packed" "$(rad-dump "$T/b.rad" | jq -s 'map(.pair_id | length) | add')" "34"
+status_is 1 "rad-pack: every pair dropped is a failure" rad-pack --max-length 40 "$T/t.rad" -o "$T/b0.rad"
+same "rad-pack: ... that names the way out and leaves no stream" "$(last_stderr; ls "$T" | grep -c b0.rad)" \
+	"rad-pack: no batch: all 60 pairs were dropped: 60 too long for --max-length 40 (their prompts fill it: --max-prompt-length N cuts a prompt to N tokens and keeps the pair)
+0"
+status_is 1 "rad-pack: ... from standard input too" sh -c "rad-pack --max-length 40 < '$T/t.rad'"
+same "rad-pack: --max-prompt-length keeps them" "$(rad-pack --max-length 40 --max-prompt-length 20 "$T/t.rad" 2>&1 >/dev/null | wc -c)" "0"
+status_is 1 "rad-pack: every pair in a short last batch (--drop-last)" rad-pack -p 64 --drop-last "$T/t.rad"
+( rad-relabel "$T/pairs.jsonl" | head -3; echo '{"id":"x","prompt":3}'; echo 'not json' ) > "$T/mixed.jsonl"
+rad-tokenize -t "$TOK" -T plain --skip-invalid "$T/mixed.jsonl" 2> "$T/tok.err" > /dev/null
+same "rad-tokenize: skipped records are counted in one line without --verbose" "$(cat "$T/tok.err")" \
+	"rad-tokenize: 2 of 5 records skipped as invalid (--verbose names them)"
+rad-tokenize -t "$TOK" -T plain --skip-invalid --verbose "$T/mixed.jsonl" 2> "$T/tokv.err" > /dev/null
+same "rad-tokenize: --verbose names each" "$(grep -c 'skipped$' "$T/tokv.err")" "2"
+( echo '{"id":"x","prompt":3}'; echo 'not json' ) > "$T/allbad.jsonl"
+status_is 1 "rad-tokenize: every record skipped is a failure" rad-tokenize -t "$TOK" --skip-invalid "$T/allbad.jsonl" -o "$T/tok0.rad"
+same "rad-tokenize: ... and leaves no stream" "$(ls "$T" | grep -c tok0.rad)" "0"
+status_is 1 "rad-relabel: every pair skipped is a failure" rad-relabel --skip-invalid "$T/allbad.jsonl"
+status_is 1 "rad-score-normalize: every record skipped is a failure" rad-score-normalize --skip-invalid "$T/allbad.jsonl"
+printf '%s\n' '{"prompt":"q","chosen":"a","rejected":"b","score_chosen":5,"score_rejected":5}' > "$T/tie.jsonl"
+status_is 1 "rad-score-normalize: every pair dropped (--ties drop) is a failure" rad-score-normalize --ties drop "$T/tie.jsonl" -o "$T/tie.out"
+same "rad-score-normalize: ... counted, and no file left" "$(last_stderr | head -1; ls "$T" | grep -c tie.out)" \
+	"rad-score-normalize: 1 of 1 records dropped, 0 invalid skipped, 0 scores clamped into the range (--verbose for reasons)
+0"
+same "empty input is no failure" "$(rad-relabel < /dev/null; rad-score-normalize < /dev/null; echo $?)" "0"
+# rad-eval generate --skip-invalid (what ra-dpo runs): prompts longer than the context
+rad-init --tokenizer "$TOK" --layers 1 --heads 2 --dim 16 --context 24 -o "$T/small" >/dev/null 2>&1
+printf '%s\n' '{"id":"s1","prompt":"hi"}' '{"id":"s2","prompt":"ok"}' > "$T/short.jsonl"
+rad-relabel --mode none "$T/pairs.jsonl" | jq -c 'select(.prompt[0].content | length > 400)' | head -3 > "$T/long.jsonl"
+cat "$T/short.jsonl" "$T/long.jsonl" > "$T/prompts.jsonl"
+gen() { rad-eval generate -m "$T/small" --tokenizer "$TOK" --template plain --max-new-tokens 2 --seed 1 --threads 1 --skip-invalid "$@"; }
+same "generate: prompts longer than the context are counted without --verbose" \
+	"$(gen "$T/prompts.jsonl" 2>&1 >"$T/gen.out"; wc -l < "$T/gen.out")" \
+	"rad-eval: 3 of 5 prompts skipped: 3 longer than the model's context of 24 tokens, 0 invalid (--verbose names them)
+2"
+status_is 1 "generate: an evaluation with no prompt left is a failure" gen "$T/long.jsonl" -o "$T/gen0.out"
+same "generate: ... that says so and leaves no file" "$(last_stderr | tail -1; ls "$T" | grep -c gen0.out)" "rad-eval: no responses: all 3 prompts were skipped
+0"
+# rad-eval prefs: --where that keeps nothing
+echo '{"type":"HEAD","kind":"batches","version":1,"fingerprint":"","meta":{}}' > "$T/bt.jsonl"
+echo '{"type":"BTCH","rows":2,"cols":3,"tokens":[1,2,3,1,2,4],"targets":[2,3,-1,2,4,-1],"loss_mask":[0,1,0,0,1,0],"segment":[0,0,0,1,1,1],"position":[0,1,2,0,1,2],"seq_row":[0,1],"seq_start":[0,0],"seq_len":[3,3],"seq_pair":[0,0],"seq_chosen":[1,0],"pair_id":["p"],"goal":["g"],"score_chosen":[8.0],"score_rejected":[3.0],"ref_logp":[-1.0,-2.0],"ref_ntok":[1,1]}' >> "$T/bt.jsonl"
+rad-dump -e "$T/bt.jsonl" -o "$T/bt.rad"
+same "prefs: one pair measured" "$(rad-eval prefs -m "$T/m" "$T/bt.rad" | jq .pairs)" "1"
+status_is 1 "prefs: --where that keeps no pair is a failure" rad-eval prefs -m "$T/m" --where 'score_chosen>9' "$T/bt.rad"
+same "prefs: ... and says so" "$(last_stderr)" "rad-eval: no pair to measure: --where filtered out all 1"
+
 # --- scores against their scale -------------------------------------------------------------
 # reward-model scores in [-1, 1], as the held-out ActiveUF file has them
 printf '%s\n' '{"id":"a","prompt":"p","chosen":"x","rejected":"y","score_chosen":0.5,"score_rejected":-0.754}' \
@@ -106,7 +157,7 @@ status_is 1 "normalize: --from 0:1 on [-1, 1] data" rad-score-normalize --scale-
 same "normalize: ... names the score and --from" "$(last_stderr)" \
 	"rad-score-normalize: $T/rm.jsonl:1: score_rejected -0.754 is outside --from 0:1: widen --from to the scores' range, or --out-of-range drop|clamp"
 same "normalize: --out-of-range drop drops and counts" \
-	"$(rad-score-normalize --scale-by linear --from 0:1 --out-of-range drop "$T/rm.jsonl" 2>&1 >/dev/null)" \
+	"$(rad-score-normalize --scale-by linear --from 0:1 --out-of-range drop "$T/rm.jsonl" 2>&1 >/dev/null | head -1)" \
 	"rad-score-normalize: 2 of 2 records dropped, 0 invalid skipped, 0 scores clamped into the range (--verbose for reasons)"
 same "normalize: --out-of-range clamp moves to the end and counts" \
 	"$(rad-score-normalize --scale-by linear --from 0:1 --out-of-range clamp "$T/rm.jsonl" 2>"$T/clamp.err" | jq -c '[.score_chosen, .score_rejected]' | tr '\n' ' ')$(cat "$T/clamp.err")" \
