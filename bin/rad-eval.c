@@ -2,6 +2,7 @@
  * judging and judged-score summaries (the work is in lib/eval_*.c, generate.c, judge.c). */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,9 +165,12 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) rad_usage_error("give a MODE: prefs, likelihood, generate, judge or summary");
 	const char *mode = argv[optind++];
-	if (g.sample.temperature < 0) rad_usage_error("--temperature must be >= 0");
+	/* values that would only show up later as NaN or nonsense are refused now */
+	if (!(beta > 0) || isinf(beta)) rad_usage_error("--beta must be a finite number > 0");
+	if (!(g.sample.temperature >= 0) || isinf(g.sample.temperature)) rad_usage_error("--temperature must be a finite number >= 0");
 	if (g.sample.top_p <= 0 || g.sample.top_p > 1) rad_usage_error("--top-p must be in (0, 1]");
-	if (jtimeout < 0) rad_usage_error("--judge-timeout must be >= 0");
+	if (!(jtimeout >= 0) || isinf(jtimeout)) rad_usage_error("--judge-timeout must be a finite number >= 0 (0 = never)");
+	if (isinf(top)) rad_usage_error("--top-score must be a finite number");
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
 	int ninputs = optind < argc ? argc - optind : 1;

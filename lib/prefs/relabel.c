@@ -246,8 +246,11 @@ static int check_pair(const json_t *pair, char *why, size_t n)
 	json_t *m;
 	int users = 0;
 	json_array_foreach(p, i, m) {
-		const char *role = json_string_value(json_object_get(m, "role"));
-		if (!role || (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant")))
+		json_t *rv = json_object_get(m, "role");
+		const char *role = json_string_value(rv);
+		/* by length too: "user\u0000x" is no role */
+		if (!role || strlen(role) != json_string_length(rv) ||
+		    (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant")))
 			return fail(why, n, "prompt[%zu]: \"role\" must be system, user or assistant", i);
 		if (!json_is_string(json_object_get(m, "content")))
 			return fail(why, n, "prompt[%zu]: \"content\" must be a string", i);

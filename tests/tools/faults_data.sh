@@ -72,6 +72,14 @@ status_is 1 "rad-tokenize: an id with a NUL is refused" rad-tokenize -t "$TOK" "
 same "rad-tokenize: the message names the field" "$(last_stderr)" "rad-tokenize: $T/nulid.jsonl:1: \"id\" holds a NUL character (\u0000), which it cannot carry on"
 printf '%s\n' '{"id":"a","prompt":[{"role":"user\u0000x","content":"p"}],"chosen":"c","rejected":"r"}' > "$T/nulrole.jsonl"
 status_is 1 "rad-tokenize: a role with a NUL is refused" rad-tokenize -t "$TOK" "$T/nulrole.jsonl"
+# rad-score-normalize and rad-relabel: a score string or a role is whole or nothing
+printf '%s\n' '{"prompt":"q","chosen":"a","rejected":"b","score_chosen":"8\u00001","score_rejected":"2"}' > "$T/nulscore.jsonl"
+status_is 1 "normalize: a score string with a NUL is no score" rad-score-normalize --missing error "$T/nulscore.jsonl"
+printf '%s\n' '{"prompt":[{"role":"user\u0000x","content":"q"}],"chosen":"a","rejected":"b","score_chosen":8,"score_rejected":2}' > "$T/nulrole2.jsonl"
+status_is 1 "normalize: a role with a NUL is no role" rad-score-normalize "$T/nulrole2.jsonl"
+same "normalize: ... and says so" "$(last_stderr)" "rad-score-normalize: $T/nulrole2.jsonl:1: prompt[0]: role holds a NUL character (\u0000)"
+printf '%s\n' '{"id":"a","prompt":[{"role":"user\u0000x","content":"q"}],"chosen":"a","rejected":"b","score_chosen":8,"score_rejected":2}' > "$T/nulrole3.jsonl"
+status_is 1 "relabel: a role with a NUL is no role" rad-relabel "$T/nulrole3.jsonl"
 
 # --- rad-dump --encode: what its reader refuses, the HEAD's version, empty input ---------------
 H='{"type":"HEAD","kind":"pairs","version":1,"fingerprint":"f00d","meta":{}}'
@@ -136,6 +144,13 @@ same "generate: prompts longer than the context are counted without --verbose" \
 status_is 1 "generate: an evaluation with no prompt left is a failure" gen "$T/long.jsonl" -o "$T/gen0.out"
 same "generate: ... that says so and leaves no file" "$(last_stderr | tail -1; ls "$T" | grep -c gen0.out)" "rad-eval: no responses: all 3 prompts were skipped
 0"
+# generate: a prompt with a NUL is generated for whole; an id with one is refused
+printf '%s\n' '{"id":"n1","prompt":"x\u0000y"}' > "$T/nulgen.jsonl"
+same "generate: a prompt with a NUL goes in whole" "$(gen --verbose "$T/nulgen.jsonl" 2>&1 >/dev/null | grep -o '([0-9]* prompt tokens)')" \
+	"($(printf 'x\0y\n\n' | rad-tokenize -t "$TOK" --text | wc -w) prompt tokens)"
+printf '%s\n' '{"id":"n\u0000a","prompt":"x"}' '{"id":"n\u0000b","prompt":"x"}' > "$T/nulgenid.jsonl"
+status_is 1 "generate: ids with a NUL are refused, not cut to one id" rad-eval generate -m "$T/small" --tokenizer "$TOK" --template plain --max-new-tokens 1 "$T/nulgenid.jsonl"
+same "generate: ... with the reason" "$(last_stderr)" "rad-eval: $T/nulgenid.jsonl:1: the id or goal holds a NUL character (\u0000)"
 # rad-eval prefs: --where that keeps nothing
 echo '{"type":"HEAD","kind":"batches","version":1,"fingerprint":"","meta":{}}' > "$T/bt.jsonl"
 echo '{"type":"BTCH","rows":2,"cols":3,"tokens":[1,2,3,1,2,4],"targets":[2,3,-1,2,4,-1],"loss_mask":[0,1,0,0,1,0],"segment":[0,0,0,1,1,1],"position":[0,1,2,0,1,2],"seq_row":[0,1],"seq_start":[0,0],"seq_len":[3,3],"seq_pair":[0,0],"seq_chosen":[1,0],"pair_id":["p"],"goal":["g"],"score_chosen":[8.0],"score_rejected":[3.0],"ref_logp":[-1.0,-2.0],"ref_ntok":[1,1]}' >> "$T/bt.jsonl"
@@ -143,6 +158,17 @@ rad-dump -e "$T/bt.jsonl" -o "$T/bt.rad"
 same "prefs: one pair measured" "$(rad-eval prefs -m "$T/m" "$T/bt.rad" | jq .pairs)" "1"
 status_is 1 "prefs: --where that keeps no pair is a failure" rad-eval prefs -m "$T/m" --where 'score_chosen>9' "$T/bt.rad"
 same "prefs: ... and says so" "$(last_stderr)" "rad-eval: no pair to measure: --where filtered out all 1"
+
+# --- option values that make no sense are bad usage at the start -----------------------------
+for o in "--beta inf" "--beta 0" "--beta -0.1" "--temperature inf" "--temperature -1" "--top-p 0" "--top-score inf" "--judge-timeout inf"; do
+	status_is 2 "rad-eval $o" rad-eval summary $o "$T/empty.jsonl"
+done
+for o in "--round inf" "--round -1" "--scale 1:inf" "--scale nan:1" "--scale 2:2"; do
+	status_is 2 "rad-score-normalize $o" rad-score-normalize $o "$T/pairs.jsonl"
+done
+for o in "--goal inf" "--goal nan" "--goal 11"; do
+	status_is 2 "rad-relabel $o" rad-relabel $o "$T/pairs.jsonl"
+done
 
 # --- scores against their scale -------------------------------------------------------------
 # reward-model scores in [-1, 1], as the held-out ActiveUF file has them
