@@ -263,6 +263,16 @@ static int printable(const char *s, size_t n)
 	return 1;
 }
 
+/* A stream's strings hold no NUL (rad-stream(5)): every reader keeps ids and goals as C
+ * strings, so one would be cut there and two ids become one. */
+static int has_nul(const json_t *s) { return strlen(json_string_value(s)) != json_string_length(s); }
+
+static const char *nul_message(const char *key)
+{
+	snprintf(jmsg, sizeof jmsg, "field '%.40s' holds a NUL (\\u0000), which a stream's strings cannot (rad-stream(5))", key);
+	return jmsg;
+}
+
 const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 {
 	const json_t *t = json_object_get(o, "type");
@@ -299,6 +309,7 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 			const json_t *e = json_array_get(v, i);
 			int ok = dtype == RAD_STRS ? json_is_string(e) :
 				dtype == RAD_F64 || dtype == RAD_F32 ? json_is_number(e) || json_is_null(e) : json_is_integer(e);
+			if (ok && dtype == RAD_STRS && has_nul(e)) return nul_message(key);
 			if (ok && dtype == RAD_U8) ok = json_integer_value(e) >= 0 && json_integer_value(e) <= 255;
 			if (ok && dtype == RAD_I32) ok = json_integer_value(e) >= INT32_MIN && json_integer_value(e) <= INT32_MAX;
 			if (!ok) {
@@ -306,6 +317,7 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 				return jmsg;
 			}
 		}
+		if (dtype == RAD_STR && has_nul(v)) return nul_message(key);
 		switch (dtype) {
 		case RAD_STR: rad_rec_put_strn(r, key, json_string_value(v), json_string_length(v)); break;
 		case RAD_INT:
@@ -316,16 +328,11 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 			if (!json_is_number(v) && !json_is_null(v)) return "a number field holds a non-number";
 			rad_rec_put_num(r, key, as_double(v));
 			break;
-		case RAD_STRS: {   /* by length: a string may hold a NUL */
+		case RAD_STRS: {
 			const char **s = rad_malloc(n * sizeof *s + 1);
-			uint32_t *len = rad_malloc(n * sizeof *len + 1);
-			for (size_t i = 0; i < n; i++) {
-				s[i] = json_string_value(json_array_get(v, i));
-				len[i] = json_string_length(json_array_get(v, i));
-			}
-			rad_rec_put_strsn(r, key, s, len, n);
+			for (size_t i = 0; i < n; i++) s[i] = json_string_value(json_array_get(v, i));
+			rad_rec_put_strs(r, key, s, n);
 			free(s);
-			free(len);
 			break;
 		}
 		default: {

@@ -31,8 +31,8 @@ void rad_stats_free(rad_stats *s);
  * r.  Field types come from the known layouts of PAIR and BTCH records; other fields are
  * inferred (integer arrays i32, other number arrays f64, string arrays strs, integers
  * int, reals num, strings str).  What a stream reader would refuse is refused here: a
- * type or field name that is not printable ASCII.  Strings keep their length (NUL too).
- * Returns NULL or what is wrong. */
+ * type or field name that is not printable ASCII, a string holding a NUL (rad-stream(5):
+ * a stream's strings hold none).  Returns NULL or what is wrong. */
 const char *rad_json_to_rec(const json_t *o, rad_rec *r);
 /* A HEAD object into h (h->meta is allocated): "kind" and "fingerprint" printable and
  * fitting h, "version" (if given) the one this rad writes, "meta" (if given) an object.

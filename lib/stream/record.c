@@ -138,21 +138,19 @@ void rad_rec_put_num(rad_rec *r, const char *n, double v) { rad_rec_put(r, n, RA
 void rad_rec_put_strn(rad_rec *r, const char *n, const char *s, size_t len) { rad_rec_put(r, n, RAD_STR, s, len); }
 void rad_rec_put_str(rad_rec *r, const char *n, const char *s) { rad_rec_put_strn(r, n, s ? s : "", s ? strlen(s) : 0); }
 
-void rad_rec_put_strsn(rad_rec *r, const char *name, const char *const *v, const uint32_t *len, uint32_t n)
+void rad_rec_put_strs(rad_rec *r, const char *name, const char *const *v, uint32_t n)
 {
 	size_t bytes = 0;
-	for (uint32_t i = 0; i < n; i++) bytes += 4 + (len ? len[i] : strlen(v[i] ? v[i] : ""));
+	for (uint32_t i = 0; i < n; i++) bytes += 4 + strlen(v[i] ? v[i] : "");
 	unsigned char *d = begin_field(r, name, RAD_STRS, n, bytes);
 	for (uint32_t i = 0; i < n; i++) {
 		const char *s = v[i] ? v[i] : "";
-		size_t l = len ? len[i] : strlen(s);
+		size_t l = strlen(s);
 		put_u32(d, l);
 		memcpy(d + 4, s, l);
 		d += 4 + l;
 	}
 }
-
-void rad_rec_put_strs(rad_rec *r, const char *name, const char *const *v, uint32_t n) { rad_rec_put_strsn(r, name, v, NULL, n); }
 
 const char *rad_rec_parse(rad_rec *r)
 {

@@ -66,8 +66,6 @@ void rad_rec_put_u8s(rad_rec *r, const char *name, const uint8_t *v, uint32_t n)
 void rad_rec_put_str(rad_rec *r, const char *name, const char *s);   /* NULL = "" */
 void rad_rec_put_strn(rad_rec *r, const char *name, const char *s, size_t n);
 void rad_rec_put_strs(rad_rec *r, const char *name, const char *const *v, uint32_t n);
-/* The same with each string's length given (strings may hold NUL). */
-void rad_rec_put_strsn(rad_rec *r, const char *name, const char *const *v, const uint32_t *len, uint32_t n);
 void rad_rec_put_int(rad_rec *r, const char *name, int64_t v);
 void rad_rec_put_num(rad_rec *r, const char *name, double v);
 
