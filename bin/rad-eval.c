@@ -183,7 +183,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "summary") && ninputs > 2)
 		rad_usage_error("summary takes one judged file, or two to compare");
 	/* a judge's scores are written as they come and a failed run keeps them */
-	rad_sink *out = (strcmp(mode, "judge") ? rad_sink_open : rad_sink_open_live)(output, zstd ? level : 0, 0);
+	rad_sink *out = !strcmp(mode, "judge") ? rad_sink_open_live(output, zstd ? level : 0, 0)
+	                                       : rad_sink_open(output, zstd ? level : 0, 0);
 	int rc = 0;
 	if (!strcmp(mode, "prefs")) {
 		rad_model *m = load(models[0], threads);

@@ -81,6 +81,9 @@ static FILE *open_in_place(const char *path)
 FILE *rad_outfile_open(const char *path, rad_outfile **of)
 {
 	*of = NULL;
+	/* /dev/stdout, /dev/fd/N, /proc/self/fd/N name files already open (perhaps for
+	 * appending, perhaps deleted): written in place, never replaced */
+	if (!strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6)) return open_in_place(path);
 	struct stat st, lst;
 	int exists = !stat(path, &st);
 	if (exists ? !S_ISREG(st.st_mode) : errno != ENOENT || !lstat(path, &lst))

@@ -6,8 +6,9 @@
  * "NAME.tmp.PID.N", and renamed to NAME once it is closed without error.  When the tool
  * exits before that (rad_die, any exit) or is ended by SIGINT, SIGTERM or SIGHUP, the
  * temporary file is removed.  A name that is not a regular file (a device such as
- * /dev/null, a FIFO) is written in place; a symbolic link is followed, so the file it
- * names is replaced and the link stays. */
+ * /dev/null, a FIFO) is written in place, and so is anything under /dev and /proc
+ * (/dev/stdout names a file the shell opened, perhaps for appending); a symbolic link is
+ * followed, so the file it names is replaced and the link stays. */
 #ifndef RAD_OUTFILE_H
 #define RAD_OUTFILE_H
 

@@ -26,6 +26,8 @@ cp "$T/pairs.jsonl" "$T/inplace.jsonl"
 rad-score-normalize "$T/inplace.jsonl" -o "$T/inplace.jsonl"
 same "an output may replace its own input" "$(cmp "$T/pairs.jsonl" "$T/inplace.jsonl" && echo same)" "same"
 ok_if "an output to a device is written in place" rad-relabel "$T/pairs.jsonl" -o /dev/null
+rad-relabel "$T/pairs.jsonl" -o /dev/stdout > "$T/viastdout.jsonl"
+same "an output to /dev/stdout (a file the shell opened) is written in place" "$(wc -l < "$T/viastdout.jsonl")" "60"
 # a stream tool: the header is written before the bad record is met
 ( echo '{"id":"a","prompt":"p","chosen":"c","rejected":"r"}'; echo '{"id":"b","prompt":7}' ) > "$T/badpair.jsonl"
 status_is 1 "rad-tokenize fails on a bad record" rad-tokenize -t "$TOK" "$T/badpair.jsonl" -o "$T/p.rad"
