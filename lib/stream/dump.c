@@ -299,7 +299,7 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 			if (known[i].type == type && !strcmp(known[i].name, key)) dtype = known[i].dtype;
 		if (!dtype) dtype = infer_dtype(v);
 		int is_array = dtype != RAD_STR && dtype != RAD_INT && dtype != RAD_NUM;
-		if (!dtype || is_array != json_is_array(v)) {
+		if (!dtype || is_array != json_is_array(v) || (dtype == RAD_STR && !json_is_string(v))) {
 			snprintf(jmsg, sizeof jmsg, "field '%.40s' has a value of the wrong kind", key);
 			return jmsg;
 		}

@@ -89,6 +89,8 @@ H='{"type":"HEAD","kind":"pairs","version":1,"fingerprint":"f00d","meta":{}}'
 ( echo "$H"; echo '{"type":"BTCH","pair_id":["x\u0000a","x\u0000b"]}' ) > "$T/nulstrs.jsonl"
 status_is 1 "encode: a string list with a NUL" rad-dump -e "$T/nulstrs.jsonl"
 same "encode: ... is named" "$(last_stderr)" "rad-dump: $T/nulstrs.jsonl:2: field 'pair_id' holds a NUL (\u0000), which a stream's strings cannot (rad-stream(5))"
+status_is 1 "encode: a number where a PAIR's string goes (it became \"\", then a crash)" sh -c "echo '{\"type\":\"PAIR\",\"id\":5}' | rad-dump -e --kind pairs"
+same "encode: ... is named" "$(last_stderr)" "rad-dump: stdin:1: field 'id' has a value of the wrong kind"
 status_is 1 "encode: a string with a NUL" sh -c "echo '{\"type\":\"PAIR\",\"id\":\"x\\u0000a\"}' | rad-dump -e --kind pairs"
 ( echo "$H"; echo '{"type":"PAIR","caf\u00e9":1}' ) > "$T/name.jsonl"
 status_is 1 "encode: a field name the reader refuses" rad-dump -e "$T/name.jsonl" -o "$T/name.rad"
