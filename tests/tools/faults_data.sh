@@ -32,11 +32,14 @@ same "an output to /dev/stdout (a file the shell opened) is written in place" "$
 ( echo '{"id":"a","prompt":"p","chosen":"c","rejected":"r"}'; echo '{"id":"b","prompt":7}' ) > "$T/badpair.jsonl"
 status_is 1 "rad-tokenize fails on a bad record" rad-tokenize -t "$TOK" "$T/badpair.jsonl" -o "$T/p.rad"
 same "rad-tokenize leaves no stream behind" "$(ls "$T" | grep -c 'p\.rad')" "0"
-# ended by a signal: the temporary file goes too
-sleep 20 | rad-relabel -o "$T/sig.jsonl" & pid=$!
+# ended by a signal: the temporary file goes too (the input, a FIFO held open, never ends)
+mkfifo "$T/never"
+rad-relabel -o "$T/sig.jsonl" < "$T/never" >/dev/null 2>&1 & pid=$!
+exec 7>"$T/never"
 for _ in $(seq 50); do ls "$T" | grep -q sig.jsonl && break; sleep 0.1; done
 same "an output being written is not under its name yet" "$(ls "$T" | grep -c '^sig\.jsonl\.tmp\.')" "1"
 kill -TERM "$pid"; wait "$pid" 2>/dev/null
+exec 7>&-
 same "SIGTERM removes the unfinished output" "$(ls "$T" | grep -c sig.jsonl)" "0"
 
 # --- compressed inputs rad does not read ---------------------------------------------------
