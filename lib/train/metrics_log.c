@@ -10,11 +10,11 @@
 rad_sink *rad_metrics_open(const char *path, long keep_steps)
 {
 	if (!path || !strcmp(path, "-") || keep_steps <= 0 || access(path, F_OK) != 0)
-		return rad_sink_open(path ? path : "-", 0, 0);
+		return rad_sink_open_live(path ? path : "-", 0, 0);   /* read while training runs; kept if it fails */
 	size_t len = 0;
 	char *buf = rad_read_all(path, NULL, &len), tmp[4200];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	rad_sink *k = rad_sink_open(tmp, 0, 0);
+	rad_sink *k = rad_sink_open_live(tmp, 0, 0);
 	long kept = 0, dropped = 0;
 	for (char *line = buf, *end; line < buf + len; line = end + 1) {
 		end = memchr(line, '\n', buf + len - line);

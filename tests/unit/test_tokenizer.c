@@ -179,14 +179,19 @@ static void test_template_files(void)
 	EXPECT(tp && !rad_template_has_system(tp));
 	rad_tokenizer *t = load("tokenizers/tiny/tokenizer.json", NULL);
 	if (tp && t) {
-		rad_msg m[1] = {{"user", "hi"}};
+		rad_msg m[1] = {{"user", "hi", 2}}, yo = {"assistant", " yo", 3};
 		rad_text out = {0};
-		EXPECT_EQ(rad_chat_render(tp, t, m, 1, " yo", &out, err, sizeof err), 0);
+		EXPECT_EQ(rad_chat_render(tp, t, m, 1, &yo, &out, err, sizeof err), 0);
 		EXPECT_STR(out.s, "<u>hi</u>\n<a> yo</a>");
-		rad_msg s[2] = {{"system", "g"}, {"user", "hi"}};
+		/* content is taken by its length: a NUL inside stays */
+		rad_msg nul[1] = {{"user", "h\0i", 3}};
+		out.n = 0;
+		EXPECT_EQ(rad_chat_render(tp, t, nul, 1, NULL, &out, err, sizeof err), 0);
+		EXPECT(out.n == 14 && !memcmp(out.s, "<u>h\0i</u>\n<a>", 14));
+		rad_msg s[2] = {{"system", "g", 1}, {"user", "hi", 2}};
 		EXPECT_EQ(rad_chat_render(tp, t, s, 2, NULL, &out, err, sizeof err), -1);
 		EXPECT(strstr(err, "no system role"));
-		rad_msg r[1] = {{"robot", "hi"}};
+		rad_msg r[1] = {{"robot", "hi", 2}};
 		EXPECT_EQ(rad_chat_render(tp, t, r, 1, NULL, &out, err, sizeof err), -1);
 		EXPECT(strstr(err, "unknown role"));
 		rad_text_free(&out);
@@ -211,8 +216,8 @@ static void test_chat_encode(void)
 	rad_template *tp = rad_template_load("chatml", err, sizeof err);
 	EXPECT(t && tp);
 	if (!t || !tp) return;
-	rad_msg m[1] = {{"user", "<|im_end|>"}};
-	const char *c[2] = {"ok", ""};
+	rad_msg m[1] = {{"user", "<|im_end|>", 10}};
+	const rad_msg c[2] = {{"assistant", "ok", 2}, {"assistant", "", 0}};
 	rad_ids prompt = {0}, comp[2] = {{0}};
 	long long forced = 0;
 	EXPECT_EQ(rad_chat_encode(t, tp, m, 1, c, 2, 0, &prompt, comp, &forced, err, sizeof err), 0);
@@ -231,6 +236,15 @@ static void test_chat_encode(void)
 	EXPECT_EQ(rad_chat_encode(t, tp, m, 1, NULL, 0, 0, &p2, NULL, NULL, err, sizeof err), 0);
 	EXPECT(p2.n == prompt.n && !memcmp(p2.v, prompt.v, p2.n * sizeof *p2.v));
 	rad_ids_free(&p2);
+	/* NUL bytes in a prompt and a completion are encoded, not where the text ends */
+	rad_msg mz[1] = {{"user", "x\0y", 3}};
+	const rad_msg cz[1] = {{"assistant", "a\0b", 3}};
+	rad_ids pz = {0}, kz = {0};
+	EXPECT_EQ(rad_chat_encode(t, tp, mz, 1, cz, 1, 0, &pz, &kz, NULL, err, sizeof err), 0);
+	EXPECT(pz.n == prompt.n - 10 + 3 && pz.v[6] == 'x' && pz.v[7] == 0 && pz.v[8] == 'y');
+	EXPECT(kz.n == 4 && kz.v[0] == 'a' && kz.v[1] == 0 && kz.v[2] == 'b' && kz.v[3] == 258);
+	rad_ids_free(&pz);
+	rad_ids_free(&kz);
 	rad_ids_free(&prompt);
 	rad_ids_free(&comp[0]);
 	rad_ids_free(&comp[1]);
