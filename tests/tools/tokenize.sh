@@ -111,6 +111,20 @@ status_is 2 "unknown template" rad-tokenize -t "$TINY" -T nosuch "$DATA/tokenize
 status_is 2 "no tokenizer" rad-tokenize --text
 status_is 1 "gzipped tokenizer" rad-tokenize -t "$TD/qwen3/tokenizer.json.gz" --text </dev/null
 status_is 1 "stop token missing from the tokenizer" rad-tokenize -t "$GPT2" -T chatml "$DATA/tokenize/pairs.jsonl"
+# ids far beyond a file's tokens are refused before anything is sized by them (a 4 KB
+# file with an added-token id of 1e9 took 4.9 GB and 53 s, then loaded)
+mkdir -p "$T/hugeid"
+jq -c '.added_tokens[0].id = 1000000000' "$TINY" > "$T/hugeid/tokenizer.json"
+status_is 1 "an added-token id of 1e9 in a small file" timeout 20 rad-tokenize -t "$T/hugeid" --text </dev/null
+same "the message names the token and its id" "$(last_stderr | grep -c 'added token "<|endoftext|>" has id 1000000000, .*ids must be below')" "1"
+jq -c '.model.vocab.a = 99999999' "$TINY" > "$T/hugeid/tokenizer.json"
+status_is 1 "a vocab id of 1e8 in a small file" timeout 20 rad-tokenize -t "$T/hugeid" --text </dev/null
+same "the message names the vocab token" "$(last_stderr | grep -c 'vocab: token "a" has id 99999999')" "1"
+printf 'YQ== 0\nYg== 1000000000\n' > "$T/huge.tiktoken"
+status_is 1 "a tiktoken rank of 1e9" timeout 20 rad-tokenize -t "$T/huge.tiktoken" --pattern gpt2 --text </dev/null
+same "the message names the line" "$(last_stderr | grep -c 'line 2: rank 1000000000 .*ids must be below')" "1"
+# holes as real files have them stay fine: cl100k's special tokens sit up to 20 past its ranks
+same "a few ids of holes are fine" "$(printf 'x<|endofprompt|>' | rad-tokenize -t "$CL" --special --text)" "87 100276"
 printf 'x = "\n' > "$T/bad.tmpl"
 status_is 1 "bad template file" rad-tokenize -t "$TINY" -T "$T/bad.tmpl" "$DATA/tokenize/pairs.jsonl"
 
