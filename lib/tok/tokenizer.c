@@ -1354,3 +1354,4 @@ const char *rad_tok_describe(const rad_tokenizer *t) { return t->desc; }
 const char *rad_tok_path(const rad_tokenizer *t) { return t->path; }
 
 const rad_bpe *rad_tok_bpe(const rad_tokenizer *t) { return &t->bpe; }
+void rad_tok_set_long_chunk(rad_tokenizer *t, size_t chunk) { t->bpe.long_chunk = chunk; }

@@ -12,7 +12,9 @@ cp "$TD/qwen3/tokenizer_config.json" "$T/qwen3/"
 Q3=$T/qwen3
 
 # --- golden ids (npm tiktoken for gpt2/cl100k, a transformers.js port for Qwen3) ---
-for text in edge_cases uf_eval200_first20; do
+# long_words: pieces of 3.3 to 6 KB (letters, one letter, digits, marks, CJK, a pattern,
+# English without spaces), which the references merge whole and rad in certified segments
+for text in edge_cases uf_eval200_first20 long_words; do
 	same "golden gpt2 $text" "$(rad-tokenize -t "$GPT2" --text < "$G/$text.txt")" "$(cat "$G/$text.gpt2.ids")"
 	same "golden cl100k $text" "$(rad-tokenize -t "$CL" --text < "$G/$text.txt")" "$(cat "$G/$text.cl100k_base.ids")"
 	same "golden qwen3 $text" "$(rad-tokenize -t "$Q3" --special --text < "$G/$text.txt")" "$(cat "$G/$text.qwen3.ids")"
@@ -52,6 +54,18 @@ if command -v node >/dev/null && node -e 'require("tiktoken")' 2>/dev/null; then
 		"$T/big" > "$T/tt"
 	rad-tokenize -t "$T/o200k_base.tiktoken" --text "$T/big" > "$T/rt"
 	ok_if "npm tiktoken o200k_base on $(wc -c < "$T/big") bytes" cmp "$T/tt" "$T/rt"
+	# long words: tiktoken merges each whole (in quadratic time, hence
+	# the modest length), rad in certified segments
+	awk -v seed=16 'BEGIN { srand(seed); a = "abcdefghijklmnopqrstuvwxyz"; b = a "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		for (w = 0; w < 3; w++) { for (i = 0; i < 9000; i++) printf "%s", substr(w == 1 ? b : a, 1 + int(rand() * (w == 1 ? 52 : 26)), 1); printf "\n" }
+		for (i = 0; i < 6000; i++) printf "%s", substr("!#$%&*+-./:;<=>?@^_|~", 1 + int(rand() * 21), 1); printf "\n" }' > "$T/words"
+	for e in gpt2:"$GPT2" cl100k_base:"$CL" o200k_base:"$T/o200k_base.tiktoken"; do
+		node -e 'const t = require("tiktoken").get_encoding(process.argv[1]);
+			process.stdout.write(Array.from(t.encode_ordinary(require("fs").readFileSync(process.argv[2], "utf8"))).join(" ") + "\n")' \
+			"${e%%:*}" "$T/words" > "$T/tt"
+		rad-tokenize -t "${e#*:}" --text "$T/words" > "$T/rt"
+		ok_if "npm tiktoken ${e%%:*} on random long words" cmp "$T/tt" "$T/rt"
+	done
 else
 	skip "npm tiktoken oracle" "node cannot load the tiktoken package (set NODE_PATH)"
 fi
