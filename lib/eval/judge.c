@@ -104,6 +104,18 @@ static int exited_within(pid_t pid, double secs, int *status)
 	}
 }
 
+/* 0 while the judge runs, 1 once it has exited (reaped into *status), 2 while it is
+ * stopped (SIGTTIN when it reads the terminal, which a background group may not). */
+static int judge_state(pid_t pid, int *status)
+{
+	int s;
+	pid_t r = waitpid(pid, &s, WNOHANG | WUNTRACED);
+	if (r == 0 || (r < 0 && errno == EINTR)) return 0;
+	if (r == pid && WIFSTOPPED(s)) { *status = s; return 2; }
+	*status = r == pid ? s : -1;
+	return 1;
+}
+
 /* Ends the group: SIGTERM, up to GRACE_S for the leader to exit and the group to empty,
  * then SIGKILL to whatever is left.  Reaps the leader unless *reaped; returns its status.
  * The group's id stays the leader's pid while any member lives, so signalling it after
@@ -113,6 +125,7 @@ static int exited_within(pid_t pid, double secs, int *status)
 static int end_group(pid_t pid, int *reaped, int status)
 {
 	kill(-pid, SIGTERM);
+	kill(-pid, SIGCONT);   /* a stopped member would hold SIGTERM until continued */
 	double end = now() + GRACE_S;
 	for (;;) {
 		int s;
@@ -134,20 +147,33 @@ static int end_group(pid_t pid, int *reaped, int status)
 
 /* While the judge runs, a signal that would end rad-eval ends the judge's group first
  * (the judge is no longer in the terminal's foreground group, so Ctrl-C does not reach
- * it by itself). */
+ * it by itself), and so does an exit from elsewhere (rad_die on a bad input record). */
 static volatile sig_atomic_t group_to_end;
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP};
 static struct sigaction saved[3];
 
 static void forward(int sig)
 {
-	if (group_to_end > 0) kill(-(pid_t)group_to_end, SIGTERM);
+	if (group_to_end > 0) {
+		kill(-(pid_t)group_to_end, SIGTERM);
+		kill(-(pid_t)group_to_end, SIGCONT);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
+static void end_at_exit(void)
+{
+	if (group_to_end <= 0) return;
+	int reaped = 0;
+	end_group((pid_t)group_to_end, &reaped, -1);
+	group_to_end = 0;
+}
+
 static void forward_signals(pid_t pid)
 {
+	static int registered;
+	if (!registered) registered = !atexit(end_at_exit);
 	group_to_end = pid;
 	for (int i = 0; i < 3; i++) {
 		struct sigaction sa;
@@ -370,7 +396,14 @@ const char *rad_judge_run(const char *command, double timeout_s, rad_judge_next_
 		int pending = w.n > 0 || more || stdin_open;
 		/* The judge has exited: what it wrote is in the pipe, whoever else holds it open.
 		 * Take that, then the run is over. */
-		if (!reaped && exited_within(pid, 0, &status)) {
+		int state = reaped ? 1 : judge_state(pid, &status);
+		if (state == 2) {
+			snprintf(msg, sizeof msg, "record %s: judge was stopped by signal %d (a judge runs in a process group of its own: "
+			         "it cannot read the terminal)", oldest(&w), WSTOPSIG(status));
+			err = msg;
+			break;
+		}
+		if (state == 1 && !reaped) {
 			reaped = 1;
 			if ((err = take_rest(&a, rfd, &out_open))) break;
 			describe_exit(status, how, sizeof how);

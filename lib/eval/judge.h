@@ -13,7 +13,9 @@
  * The judge runs as the leader of its own process group.  When the run ends, whichever
  * way, the group is ended (SIGTERM, then SIGKILL after a grace period), so nothing the
  * judge started outlives rad-eval holding its output or standard error; so it is when
- * rad-eval gets SIGINT, SIGTERM or SIGHUP.  The judge exiting is the end of the exchange:
+ * rad-eval gets SIGINT, SIGTERM or SIGHUP, or exits (rad_die) while the judge runs.  A
+ * judge that is stopped (as one reading the terminal is) fails the run at once.  The
+ * judge exiting is the end of the exchange:
  * a run where it has scored every record and exited succeeds at once, even while a child
  * of it still holds its output open. */
 #ifndef RAD_JUDGE_H

@@ -116,3 +116,28 @@ wait "$ev"
 same "rad-eval on SIGTERM: dies of it" "$?" "$((128 + 15))"
 gone "rad-eval on SIGTERM: the judge is ended" "$T/judge.pid"
 gone "rad-eval on SIGTERM: the judge's child is ended" "$T/child.pid"
+
+# ---- a judge that stops (as one reading the terminal does, with SIGTTIN) ------------------
+t0=$(now)
+status_is 1 "judge stopped: failure" rad-eval judge --judge 'head -n 1 > /dev/null; kill -STOP $$; cat > /dev/null' --judge-timeout 20 "$T/in.jsonl"
+took "judge stopped: at once, not at the timeout" "$t0" 8
+same "judge stopped: says so" "$(last_stderr | grep -c 'judge was stopped by signal 19')" "1"
+
+# ---- rad-eval failing on its own input: the judge's group still goes ----------------------
+# Two records of 40 KB fill the pipe, so rad-eval reaches the bad third line only once the
+# judge reads, after it has started its child.
+cat > "$T/keeps-child.sh" <<J
+#!/bin/sh
+sleep 20 &
+echo \$! > "$T/child.pid"
+jq -c --unbuffered '{id, score: 1}'
+J
+chmod +x "$T/keeps-child.sh"
+awk 'BEGIN { for (i = 1; i <= 2; i++) { printf "{\"id\":\"big%d\",\"prompt\":\"p\",\"response\":\"", i
+	for (k = 0; k < 40000; k++) printf "x"; print "\"}" }; print "[1, 2]" }' > "$T/bad.jsonl"
+rm -f "$T/child.pid"
+t0=$(now)
+status_is 1 "bad input record with a judge running: failure" rad-eval judge --judge "$T/keeps-child.sh" "$T/bad.jsonl"
+same "bad input record: names the line" "$(last_stderr | grep -c 'bad.jsonl:3: not an object')" "1"
+took "bad input record: rad-eval ends at once" "$t0" 8
+gone "bad input record: the judge's child is ended" "$T/child.pid"
