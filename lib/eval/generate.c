@@ -114,9 +114,14 @@ static void emit(run *R, job *j)
 	rad_text_free(&txt);
 }
 
-/* Picks the next token of job j from logits lg[V]. */
+/* Picks the next token of job j from logits lg[V].  Logits that are not finite (a model
+ * with NaN or infinite weights) stop the run: sampled, they would give token 0 forever. */
 static int32_t pick(run *R, job *j, float *lg)
 {
+	for (int v = 0; v < (int)R->nvocab; v++)
+		if (!isfinite(lg[v]))
+			rad_die(RAD_EXIT_DATA, j->where, "the model's logit of token %d is not finite (%g) at response token %zu: "
+			        "NaN or infinite weights?", v, lg[v], j->out.n + 1);
 	for (int v = (int)R->nvocab; v < R->m->cfg.vocab; v++) lg[v] = -INFINITY;
 	return rad_sample(&R->sm, lg, &R->o->sample, &j->rng);
 }
