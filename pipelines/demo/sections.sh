@@ -85,21 +85,23 @@ demo_methods() {
 	done
 }
 
+# Judged generations are eval/CHECKPOINT-PROMPTS-tT.jsonl: PROMPTS none (no goal) or gG
+# (goal G), T the temperature (1, or 0 for greedy).
 demo_eval() {
 	mkdir -p eval
 	local ck t p g m b
-	# Judge scores at temperature 1 and greedy: goal-conditioned models asked for 10.
+	# Judge scores at temperature 1 and greedy: the base without a goal and asked for 10,
+	# the methods as they are meant to be used (goal-trained ones asked for 10).
 	for ck in sft dpo-early dpo dup-early dup goal10-early goal10 ra-early ra; do
-		case $ck in goal10*|ra*) p=prompts-g10.jsonl ;; *) p=prompts-none.jsonl ;; esac
+		case $ck in goal10*|ra*) p=g10 ;; *) p=none ;; esac
 		for t in 1 0; do
-			stage eval/$ck-t$t.jsonl $ck $p -- 'generate $ck $t $p | judge >"$tmp"'
+			judged $ck $p $t
+			[ $ck = sft ] && judged sft g10 $t
 		done
 	done
 	# Controllability: each goal asked, the base and the two goal-trained models.
 	for ck in sft goal10 ra; do
-		for g in $GOALS; do
-			stage eval/$ck-goal$g.jsonl $ck prompts-g$g.jsonl -- 'generate $ck 1 prompts-g$g.jsonl | judge >"$tmp"'
-		done
+		for g in $GOALS; do judged $ck g$g 1; done
 	done
 	# Unlearning: the training pairs of each score band of the rejected answer, in each
 	# method's evaluation format (no goal, or goal 10), in order, one epoch.
@@ -111,6 +113,13 @@ demo_eval() {
 			stage eval/lik-$m-$b.json $m $p -- 'rad-eval likelihood -m sft -m $m --threads $THREADS $p -o "$tmp"'
 		done
 	done
+}
+
+# judged CHECKPOINT PROMPTS T: the stage eval/CHECKPOINT-PROMPTS-tT.jsonl.
+# (The command string is evaluated inside stage, so it names locals, not $1..$3.)
+judged() {
+	local c=$1 p=$2 t=$3
+	stage eval/$c-$p-t$t.jsonl $c prompts-$p.jsonl -- 'generate $c $t prompts-$p.jsonl | judge >"$tmp"'
 }
 
 # train FROM BATCHES ARG...: rad-train-step into $tmp, resuming what a killed run left
