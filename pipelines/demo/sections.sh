@@ -3,8 +3,8 @@
 #
 # Each section is a function that runs in the seed's directory and makes its outputs with
 # `stage` (pipelines/lib.sh), so a rerun redoes only what is missing or stale.  The caller
-# sets $seed, REV (the task program), TOK (the tokenizer) and the settings named at the top
-# of pipelines/demo/run.  A new part of the experiment is a new section here, called from
+# sets $seed, REV (the task program), TOK (the tokenizer) and THREADS, and sources the
+# settings (pipelines/demo/settings.sh).  A new part of the experiment is a new section here, called from
 # run_seed in pipelines/demo/run, with its own part of the table (pipelines/demo/table).
 #
 #   demo_data     prompts, teacher answers, SFT examples, each method's pairs (also as
@@ -34,7 +34,8 @@ demo_data() {
 	# The goal line, short: byte tokens make the paper's 200-byte preamble longer than
 	# everything else in a prompt, and the model is tiny.  The exact preamble is the
 	# default of rad-relabel (pipelines/ra-dpo uses it).  The demo's tokenizer makes "10"
-	# one token, so every goal puts the answer at the same positions.
+	# one token, so every goal puts the answer at the same positions (the model's
+	# positions are absolute).
 	[ -e goal.txt ] || printf 'Overall score: {score}.' >goal.txt
 	stage train.ubf.jsonl "$REV" -- '"$REV" prefs --split train -n $TRAIN_PROMPTS --seed $seed --verbose -o "$tmp" 2>prefs.log'
 	# held-out prompts: every one of them (the test split is not made into pairs)
