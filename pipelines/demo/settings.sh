@@ -10,10 +10,11 @@ TEST_PROMPTS=${DEMO_TEST_PROMPTS:-1000}
 VALID_PROMPTS=${DEMO_VALID_PROMPTS:-500}
 
 # The SFT base: fresh examples, one pass, half of them goal-bearing with the goal's score
-# drawn uniformly from 1..10.  Measured (seeds 1-3, 32 per batch, lr 3e-3 cosine): the
-# 2-layer, 64-wide model learns the reversal between steps 500 and 700; at 1,000 steps its
-# goal row rises with the goal (about 3.2 at goal 1 to 8.3 at goal 10), at 1,500 more
-# steeply (2.6 to 9.3).  Half the examples without a goal keep it answering plain prompts.
+# drawn uniformly from 1..10.  Measured (32 per batch, lr 3e-3 cosine): the 2-layer,
+# 64-wide model learns the reversal between steps 500 and 700 (seeds 1-3); at 1,000 steps
+# its goal row at temperature 1 rises from 3.0-3.6 at goal 1 to 7.4-8.3 at goal 10, at
+# 1,500 steps from 2.6 +- 0.6 to 8.9 +- 1.1 (pipelines/demo/results.txt).  Half the
+# examples without a goal keep it answering plain prompts.
 SFT_EXAMPLES=${DEMO_SFT_EXAMPLES:-48000}
 SFT_GOAL_SHARE=${DEMO_SFT_GOAL_SHARE:-0.5}
 SFT_EPOCHS=${DEMO_SFT_EPOCHS:-1}
