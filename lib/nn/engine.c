@@ -26,7 +26,6 @@ const char *rad_compute_name(int compute)
 
 /* ---- bf16 conversion --------------------------------------------------------------- */
 
-#pragma omp declare simd notinbranch
 static inline rad_bf16 bf16_of(float f)
 {
 	uint32_t u;
