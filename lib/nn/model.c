@@ -352,7 +352,9 @@ struct rad_acts {
 	int32_t *tok, *pos;          /* [N] */
 	int32_t *sel, *tgt, *selseq; /* [M]: flat index, target, sequence */
 	float **res;                 /* [L+1 when kept, else 1][N*C] residual stream into layer l */
-	float **n1, **n1m, **n1r, **qkv, **alse, **ao, **mid, **n2, **n2m, **n2r, **up, **act;  /* [nl] */
+	float **n1m, **n1r, **qkv, **alse, **ao, **mid, **n2m, **n2r, **up;   /* [nl] */
+	float *n1, *n2, *act;        /* [N*C], [N*C], [N*F]: one layer's norm outputs and MLP
+	                                activation, remade from res, mid and up in the backward */
 	float *nf, *nfm, *nfr;       /* [N*C], [N], [N] */
 	float *tmp;                  /* [N*C] */
 	float *xsel, *logp, *dlogp, *lse; /* [M*C], [M], [M], [M] */
@@ -368,14 +370,14 @@ struct rad_acts {
 static void acts_free(rad_acts *a)
 {
 	if (!a) return;
-	float **lists[] = {a->res, a->n1, a->n1m, a->n1r, a->qkv, a->alse, a->ao, a->mid, a->n2, a->n2m, a->n2r, a->up,
-	                   a->act, a->qkvr, a->qkr};
+	float **lists[] = {a->res, a->n1m, a->n1r, a->qkv, a->alse, a->ao, a->mid, a->n2m, a->n2r, a->up, a->qkvr, a->qkr};
 	for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
 		if (!lists[k]) continue;
 		for (int l = 0; l < (k == 0 ? a->nres : a->nl); l++) free(lists[k][l]);
 		free(lists[k]);
 	}
 	free(a->off); free(a->len); free(a->tok); free(a->pos); free(a->sel); free(a->tgt); free(a->selseq);
+	free(a->n1); free(a->n2); free(a->act);
 	free(a->nf); free(a->nfm); free(a->nfr); free(a->tmp); free(a->xsel); free(a->logp); free(a->dlogp); free(a->lse);
 	free(a->logits); free(a->b1); free(a->b2); free(a->dres); free(a->awork);
 	free(a->cs); free(a->inv_freq); free(a->b3);
@@ -426,11 +428,11 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, int keep)
 	a->tok = rad_malloc(N * 4); a->pos = rad_malloc(N * 4);
 	a->sel = rad_malloc(M * 4); a->tgt = rad_malloc(M * 4); a->selseq = rad_malloc(M * 4);
 	a->res = alloc_list(nres, N * C);
-	a->n1 = alloc_list(nl, N * C); a->n1m = alloc_list(nl, N); a->n1r = alloc_list(nl, N);
+	a->n1 = rad_malloc(N * C * 4); a->n1m = alloc_list(nl, N); a->n1r = alloc_list(nl, N);
 	a->qkv = alloc_list(nl, N * W); a->alse = alloc_list(nl, N * H); a->ao = alloc_list(nl, N * HD);
 	a->mid = alloc_list(nl, N * C);
-	a->n2 = alloc_list(nl, N * C); a->n2m = alloc_list(nl, N); a->n2r = alloc_list(nl, N);
-	a->up = alloc_list(nl, N * FU); a->act = alloc_list(nl, N * F);
+	a->n2 = rad_malloc(N * C * 4); a->n2m = alloc_list(nl, N); a->n2r = alloc_list(nl, N);
+	a->up = alloc_list(nl, N * FU); a->act = rad_malloc(N * F * 4);
 	a->nf = rad_malloc(N * C * 4); a->nfm = rad_malloc(N * 4); a->nfr = rad_malloc(N * 4);
 	a->tmp = rad_malloc(N * C * 4);
 	a->xsel = rad_malloc(M * C * 4); a->logp = rad_malloc(M * 4); a->dlogp = rad_malloc(M * 4);
@@ -471,6 +473,21 @@ static const rad_bf16 *half(const rad_model *m, const rad_bf16 *wb, const float 
 	return wb ? wb + (w - m->params) : NULL;
 }
 
+/* The model's norm (LayerNorm or RMSNorm) of x[N,C] into y, with its statistics. */
+static void norm(const rad_model_config *c, float *y, float *mean, float *rstd, const float *x, const float *w,
+                 const float *b, int n)
+{
+	if (c->norm == RAD_NORM_RMS) rad_rmsnorm_forward(y, rstd, x, w, n, c->dim, c->norm_eps);
+	else rad_layernorm_forward(y, mean, rstd, x, w, b, n, c->dim, c->norm_eps);
+}
+
+/* The MLP's activation act[N,F] of up[N,F or 2F] (GELU, or SwiGLU's gate times up). */
+static void activate(const rad_model_config *c, float *act, const float *up, int n)
+{
+	if (c->mlp == RAD_MLP_SWIGLU) rad_swiglu_forward(act, up, n, c->ffn_dim);
+	else rad_gelu_forward(act, up, (size_t)n * c->ffn_dim);
+}
+
 /* Layer l on the residual stream x[N,C], its activations into slot i; xo = x + attention
  * + MLP.  With xo NULL (the backward's recompute) it stops once the activations the
  * backward reads are made. */
@@ -478,34 +495,26 @@ static void layer_forward(rad_model *m, rad_acts *a, const rad_bf16 *wb, int l, 
 {
 	const rad_model_config *c = &m->cfg;
 	int n = a->n, C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
-	int W = (H + 2 * G) * D, HD = H * D;
-	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	int W = (H + 2 * G) * D, HD = H * D, FU = c->mlp == RAD_MLP_SWIGLU ? 2 * F : F;
 	const rad_layer_weights *y = &m->w.layer[l];
-	if (rms) rad_rmsnorm_forward(a->n1[i], a->n1r[i], x, y->norm1_w, n, C, c->norm_eps);
-	else rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
+	norm(c, a->n1, a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n);
 	if (c->qk_norm) {
-		rad_matmul_forward(a->qkvr[i], a->n1[i], y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
+		rad_matmul_forward(a->qkvr[i], a->n1, y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
 		rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
 	} else {
-		rad_matmul_forward(a->qkv[i], a->n1[i], y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
+		rad_matmul_forward(a->qkv[i], a->n1, y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
 	}
-	if (rope) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
+	if (c->pos == RAD_POS_ROPE) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
 	rad_attention_forward(a->ao[i], a->alse[i], a->qkv[i], a->off, a->len, a->nseq, H, G, D, wb != NULL);
 	rad_matmul_forward(a->tmp, a->ao[i], y->wo, half(m, wb, y->wo), y->bo, n, HD, C);
 	float *mid = a->mid[i], *tmp = a->tmp;
 	#pragma omp parallel for schedule(static)
 	for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
-	if (rms) rad_rmsnorm_forward(a->n2[i], a->n2r[i], mid, y->norm2_w, n, C, c->norm_eps);
-	else rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-	if (swiglu) {
-		rad_matmul_forward(a->up[i], a->n2[i], y->w_up, half(m, wb, y->w_up), y->b_up, n, C, 2 * F);
-		rad_swiglu_forward(a->act[i], a->up[i], n, F);
-	} else {
-		rad_matmul_forward(a->up[i], a->n2[i], y->w_up, half(m, wb, y->w_up), y->b_up, n, C, F);
-		rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
-	}
+	norm(c, a->n2, a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n);
+	rad_matmul_forward(a->up[i], a->n2, y->w_up, half(m, wb, y->w_up), y->b_up, n, C, FU);
+	activate(c, a->act, a->up[i], n);
 	if (!xo) return;
-	rad_matmul_forward(tmp, a->act[i], y->w_down, half(m, wb, y->w_down), y->b_down, n, F, C);
+	rad_matmul_forward(tmp, a->act, y->w_down, half(m, wb, y->w_down), y->b_down, n, F, C);
 	#pragma omp parallel for schedule(static)
 	for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
 }
@@ -557,14 +566,13 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 	int C = c->dim, D = c->head_dim;
 	const rad_weights *w = &m->w;
 	const rad_bf16 *wb = rad_model_bf16(m);
-	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE;
+	int rope = c->pos == RAD_POS_ROPE;
 	rad_embedding_forward(a->res[0], w->wte, rope ? NULL : w->wpe, a->tok, a->pos, n, C);
 	if (rope) rad_rope_table(a->cs, a->pos, n, a->inv_freq, D);
 	for (int l = 0; l < c->n_layers; l++)
 		layer_forward(m, a, wb, l, a->nl > 1 ? l : 0, a->res[keep ? l : 0], a->res[keep ? l + 1 : 0]);
 	float *last = a->res[keep ? c->n_layers : 0];
-	if (rms) rad_rmsnorm_forward(a->nf, a->nfr, last, w->normf_w, n, C, c->norm_eps);
-	else rad_layernorm_forward(a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n, C, c->norm_eps);
+	norm(c, a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n);
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < mt; r++) memcpy(a->xsel + (size_t)r * C, a->nf + (size_t)a->sel[r] * C, sizeof(float) * C);
 	rad_logprobs_forward(a->logp, a->lse, a->xsel, w->lm_head, half(m, wb, w->lm_head), a->tgt, mt, C, c->vocab,
@@ -618,20 +626,29 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 		const rad_layer_weights *y = &w->layer[l];
 		rad_layer_weights *gy = &g->layer[l];
 		int i = a->nl > 1 ? l : 0;
-		/* recompute: the one slot holds the last layer's activations after the forward */
-		if (a->nl == 1 && l < c->n_layers - 1) layer_forward(m, a, wb, l, 0, a->res[l], NULL);
+		/* the forward left the last layer's norm outputs and activation (and, with
+		 * --recompute, all its activations) in place; other layers remake them */
+		if (l < c->n_layers - 1) {
+			if (a->nl == 1) {
+				layer_forward(m, a, wb, l, 0, a->res[l], NULL);
+			} else {
+				norm(c, a->n1, a->n1m[i], a->n1r[i], a->res[l], y->norm1_w, y->norm1_b, n);
+				norm(c, a->n2, a->n2m[i], a->n2r[i], a->mid[i], y->norm2_w, y->norm2_b, n);
+				activate(c, a->act, a->up[i], n);
+			}
+		}
 		/* MLP: res[l+1] = mid + down(act(up(norm2(mid)))) */
 		float *dact = a->b1, *dn = a->b2;
 		if (swiglu) {
 			float *dgu = a->b1;
 			dact = a->b3;
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[i], y->w_down, half(m, wb, y->w_down), n, F, C, 0);
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, y->w_down, half(m, wb, y->w_down), n, F, C, 0);
 			rad_swiglu_backward(dgu, dact, a->up[i], n, F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2[i], y->w_up, half(m, wb, y->w_up), n, C, 2 * F, 0);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2, y->w_up, half(m, wb, y->w_up), n, C, 2 * F, 0);
 		} else {
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[i], y->w_down, half(m, wb, y->w_down), n, F, C, 0);
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, y->w_down, half(m, wb, y->w_down), n, F, C, 0);
 			rad_gelu_backward(dact, dact, a->up[i], (size_t)n * F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2[i], y->w_up, half(m, wb, y->w_up), n, C, F, 0);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2, y->w_up, half(m, wb, y->w_up), n, C, F, 0);
 		}
 		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[i], a->n2r[i], y->norm2_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[i], a->n2m[i], a->n2r[i], y->norm2_w, n, C);
@@ -643,7 +660,7 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
 		if (c->qk_norm)
 			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[i], a->qkr[i], y->q_norm, y->k_norm, n, H, G, D);
-		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1[i], y->wqkv, half(m, wb, y->wqkv), n, C, W, 0);
+		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1, y->wqkv, half(m, wb, y->wqkv), n, C, W, 0);
 		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[i], y->norm1_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[i], a->n1r[i], y->norm1_w, n, C);
 	}
