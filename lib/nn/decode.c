@@ -59,56 +59,33 @@ void rad_kv_cache_reset(rad_kv_cache *kv, int slot)
 	if (slot >= 0 && slot < kv->nslots) kv->len[slot] = 0;
 }
 
-/* Widens bf16 to fp32 (exact). */
-#pragma omp declare simd notinbranch
-static inline float widen(rad_bf16 h)
-{
-	uint32_t u = (uint32_t)h << 16;
-	float f;
-	memcpy(&f, &u, 4);
-	return f;
-}
-
-/* y[n,O] = x[n,I] W[O,I]^T (+ b) with W in bf16 (wh): x rounded to bf16, fp32 sums, in
- * the same order as rows_linear's. */
-static void rows_linear_bf16(float *y, const float *x, const rad_bf16 *wh, const float *b, int n, int in, int out)
-{
-	float *xr = rad_engine_scratch(3, (size_t)n * in * sizeof *xr);
-	rad_bf16 *xh = rad_engine_scratch(2, (size_t)n * in * sizeof *xh);
-	rad_bf16_from_f32(xh, x, (size_t)n * in);
-	rad_f32_from_bf16(xr, xh, (size_t)n * in);
-	int nb = (out + 3) / 4;
-	#pragma omp parallel for schedule(static)
-	for (int ob = 0; ob < nb; ob++) {
-		for (int o = 4 * ob; o < 4 * ob + 4 && o < out; o++) {
-			const rad_bf16 *wr = wh + (size_t)o * in;
-			for (int r = 0; r < n; r++) {
-				const float *xrow = xr + (size_t)r * in;
-				float d = 0;
-				#pragma omp simd reduction(+:d)
-				for (int i = 0; i < in; i++) d += widen(wr[i]) * xrow[i];
-				y[(size_t)r * out + o] = d + (b ? b[o] : 0.0f);
-			}
-		}
-	}
-}
-
 /* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over blocks of 4 outputs, each x row against
  * the 4 weight rows with 4 independent accumulators; how an output is summed depends on
- * its index only, never on n.  wh: W in bf16 (bf16 compute), or NULL. */
+ * its index only, never on n.  wh: W in bf16 (bf16 compute), or NULL: then x is rounded
+ * to bf16 first and each block's 4 weight rows are widened to fp32 on the way (exact),
+ * so the sums are the same fp32 sums of the same bf16 values. */
 static void rows_linear(float *y, const float *x, const float *w, const rad_bf16 *wh, const float *b, int n, int in,
                         int out)
 {
 	if (wh) {
-		rows_linear_bf16(y, x, wh, b, n, in, out);
-		return;
+		float *xr = rad_engine_scratch(3, (size_t)n * in * sizeof *xr);
+		rad_bf16 *xh = rad_engine_scratch(2, (size_t)n * in * sizeof *xh);
+		rad_bf16_from_f32(xh, x, (size_t)n * in);
+		rad_f32_from_bf16(xr, xh, (size_t)n * in);
+		x = xr;
 	}
 	int nb = (out + 3) / 4;
 	#pragma omp parallel for schedule(static)
 	for (int ob = 0; ob < nb; ob++) {
-		int o = 4 * ob;
-		if (o + 4 <= out) {
-			const float *w0 = w + (size_t)o * in, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
+		int o = 4 * ob, no = out - o < 4 ? out - o : 4;
+		const float *wo = w + (size_t)o * in;
+		if (wh) {   /* this thread's buffer (engine scratch slots are per thread) */
+			float *wide = rad_engine_scratch(0, (size_t)4 * in * sizeof *wide);
+			rad_f32_from_bf16(wide, wh + (size_t)o * in, (size_t)no * in);
+			wo = wide;
+		}
+		if (no == 4) {
+			const float *w0 = wo, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
 			for (int r = 0; r < n; r++) {
 				const float *xr = x + (size_t)r * in;
 				float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
@@ -126,14 +103,14 @@ static void rows_linear(float *y, const float *x, const float *w, const rad_bf16
 				yr[3] = d3 + (b ? b[o + 3] : 0.0f);
 			}
 		} else {
-			for (int oo = o; oo < out; oo++) {
-				const float *wr = w + (size_t)oo * in;
+			for (int k = 0; k < no; k++) {
+				const float *wr = wo + (size_t)k * in;
 				for (int r = 0; r < n; r++) {
 					const float *xr = x + (size_t)r * in;
 					float d = 0;
 					#pragma omp simd reduction(+:d)
 					for (int i = 0; i < in; i++) d += wr[i] * xr[i];
-					y[(size_t)r * out + oo] = d + (b ? b[oo] : 0.0f);
+					y[(size_t)r * out + o + k] = d + (b ? b[o + k] : 0.0f);
 				}
 			}
 		}
