@@ -1,82 +1,57 @@
 #!/usr/bin/env bash
-# Llama-family training cost on this machine (indicative: two cores shared with others).
-#  1. A SmolLM2-135M-shaped model (30 layers, 576 wide, 9 heads, 3 key/value heads,
-#     1536 MLP, 49152 vocabulary, tied; random weights): one DPO step of 4 pairs of
-#     64 + 64-token sequences (1024 tokens) at 2 threads, rad beside PyTorch (same shape,
-#     same work: LM head at completion positions only; skipped without torch):
-#     ms/step (median of 3 after a warm-up), CPU s/step, tokens/s, MFU, peak RSS.
-#  2. A Qwen2.5-0.5B-shaped model (24 layers, 896 wide, 14 heads, 2 key/value heads,
-#     4864 MLP, 151936 vocabulary, tied): the peak RSS of one DPO step (2 pairs, 512 tokens).
-# As in train.sh: ms/step is wall time; the machine is shared, so the process CPU seconds
-# are given too, and MFU = model FLOPs / (CPU seconds x the measured 1-thread sgemm rate).
-# Model FLOPs per step: 6 x tokens x (weights of the blocks) + 6 x completion tokens x V x C
-# (LM head) + 6 x L x H x D x sum(len^2) (causal attention, both products).  Both sides do
-# the same work: LM head at completion positions, reference log-probs given.
+# memory.sh — the peak memory of a DPO step of a Qwen2.5-0.5B-shaped model (24 layers,
+# 896 wide, 14 heads over 2 key/value heads, SwiGLU 4864, vocabulary 151936, tied; random
+# weights; 494M parameters, whose fp32 weights, gradients and AdamW moments alone take
+# 16 bytes each, 7.36 GiB): one pair of 256, 1,024 and 4,096 tokens per sequence (half
+# prompt, half completion), without and with --recompute, and four pairs of 1,024 with
+# --recompute; peak RSS by /usr/bin/time, one run at a time, 2 threads.  The reference
+# log-probs are placeholders (--no-ref-check): they change no size.  Then the issue's
+# memory targets, each met or not.  A run the machine has no room for is skipped, and
+# says so.
+#   RAD_BENCH_SKIP_05B=1   skip it all (it takes minutes)
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export PATH=${RAD_BIN:-$TOP/bin}:$PATH
-for t in rad-init rad-logps rad-train-step rad-dump; do
-	command -v "$t" > /dev/null || { echo "skip llama bench: $t not built"; exit 0; }
-done
-[ -x /usr/bin/time ] || { echo "skip llama bench: no /usr/bin/time for peak RSS"; exit 0; }
+[ "${RAD_BENCH_SKIP_05B:-0}" = 1 ] && { echo "skipped (RAD_BENCH_SKIP_05B=1)"; exit 0; }
+[ -x /usr/bin/time ] || { echo "skip memory bench: no /usr/bin/time for peak RSS"; exit 0; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-TH=2
-cc -O2 -o "$T/peak" "$TOP/tests/bench/sgemm_peak.c" -lopenblas || exit 1
-PEAK=$("$T/peak" 1536 4)
-py=""
-for p in python3 /usr/bin/python3; do
-	if command -v "$p" > /dev/null && "$p" -c 'import torch' 2> /dev/null; then py=$p; break; fi
-done
-
-# flops LAYERS DIM HEADS KV FFN VOCAB PAIRS PROMPT COMP
-flops() {
-	awk -v L="$1" -v C="$2" -v H="$3" -v G="$4" -v F="$5" -v V="$6" -v P="$7" -v LP="$8" -v LC="$9" 'BEGIN {
-		D = C / H; n = 2 * P * (LP + LC); m = 2 * P * (LC - 0)
-		blk = L * (C * (H + 2 * G) * D + H * D * C + 3 * C * F)
-		att = 6 * L * H * D * 2 * P * (LP + LC) * (LP + LC)
-		printf "%.0f", 6 * n * blk + 6 * m * V * C + att }'
+rad-init --arch qwen2 --vocab 151936 --layers 24 --heads 14 --kv-heads 2 --dim 896 --ffn 4864 --context 4096 \
+	--seed 1 -o "$T/m" || exit 1
+echo "Qwen2.5-0.5B shape, one DPO step, 2 threads"
+printf '%-6s %7s %-11s | %8s %8s %8s\n' pairs tokens "" "RSS GiB" cpu_s wall_s
+declare -A rss
+# step PAIRS TOKENS NEED_GIB [--recompute]
+step() {
+	local p=$1 n=$2 need=$3 rc=${4:-}
+	local avail=$(awk '/MemAvailable/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
+	if awk -v a="$avail" -v n="$need" 'BEGIN { exit !(a < n + 1) }'; then
+		printf '%-6s %7s %-11s | skipped: needs about %s GiB, %s GiB available\n' "$p" "$n" "${rc:-}" "$need" "$avail"
+		return
+	fi
+	awk -v seed=1 -v n=1 -v pairs="$p" -v plen=$((n / 2)) -v clen=$((n / 2)) -v vocab=151936 -f "$TOP/tests/tools/gen_batches.awk" |
+		jq -c 'if .type == "BTCH" then . + {ref_logp: [.seq_len[] | -1000.0], ref_ntok: [.seq_len[] | 1]} else . end' |
+		rad-dump --encode > "$T/b"
+	/usr/bin/time -f "%M %U %S %e" -o "$T/time" rad-train-step -m "$T/m" -o "$T/out" --no-save --no-ref-check \
+		--threads 2 $rc "$T/b" > /dev/null 2> "$T/err" || { cat "$T/err"; return; }
+	read -r r u s e < "$T/time"
+	rss[$p.$n.${rc:-keep}]=$(awk -v r="$r" 'BEGIN { printf "%.2f", r / 1048576 }')
+	printf '%-6s %7s %-11s | %8s %8.1f %8.1f\n' "$p" "$n" "${rc:-}" "${rss[$p.$n.${rc:-keep}]}" "$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')" "$e"
 }
-
-# rad_step ARCH NAME LAYERS DIM HEADS KV FFN VOCAB PAIRS PROMPT COMP STEPS: prints "step_s rss_kib"
-# (STEPS timed steps after one warm-up; 0: the one step alone)
-rad_step() {
-	local arch=$1; shift
-	local name=$1 L=$2 C=$3 H=$4 G=$5 F=$6 V=$7 P=$8 LP=$9 LC=${10} S=${11}
-	rad-init --arch "$arch" --vocab "$V" --layers "$L" --heads "$H" --kv-heads "$G" --dim "$C" --ffn "$F" \
-		--context 2048 -o "$T/$name" || return 1
-	awk -v seed=1 -v n=$((S > 0 ? S + 1 : 1)) -v pairs="$P" -v plen="$LP" -v clen="$LC" -v vocab="$V" \
-		-f "$TOP/tests/tools/gen_batches.awk" | rad-dump --encode > "$T/$name.b" || return 1
-	rad-logps -m "$T/$name" --threads $TH "$T/$name.b" > "$T/$name.r" || return 1
-	/usr/bin/time -f "%M" -o "$T/$name.rss" rad-train-step -m "$T/$name" -o "$T/$name.out" --no-save \
-		--threads $TH --lr 1e-6 "$T/$name.r" > "$T/$name.log" || return 1
-	local st ct
-	st=$(jq -s 'if length > 1 then .[1:] else . end | map(.step_s) | sort | .[length / 2 | floor]' "$T/$name.log")
-	ct=$(jq -s 'if length > 1 then .[1:] else . end | map(.cpu_s) | sort | .[length / 2 | floor]' "$T/$name.log")
-	echo "$st $(tail -1 "$T/$name.rss") $ct"
-	rm -rf "$T/$name" "$T/$name.out" "$T/$name.b"
+step 1 256 9
+step 1 256 9 --recompute
+step 1 1024 11
+step 1 1024 9 --recompute
+step 1 4096 19
+step 1 4096 10 --recompute
+step 4 1024 10 --recompute
+echo
+echo "targets (the issue measured 10.0 GiB at 512 tokens and 14.0 GiB at 1,024 before tiled attention):"
+target() {   # what key limit
+	local v=${rss[$2]:-}
+	if [ -z "$v" ]; then echo "  $1: not measured"; return; fi
+	echo "  $1: $v GiB (target <= $3): $(awk -v v="$v" -v t="$3" 'BEGIN { print v <= t ? "met" : "NOT MET" }')"
 }
-
-row() {   # impl step_s rss_kib flops tokens cpu_s
-	awk -v i="$1" -v s="$2" -v r="$3" -v f="$4" -v n="$5" -v c="$6" -v pk="$PEAK" 'BEGIN {
-		printf "%-10s %9.0f %8.1f %9.0f %6.1f%% %9.0f\n", i, s * 1000, c, n / s, 100 * f / c / (pk * 1e9), r / 1024 }'
-}
-
-echo "sgemm peak (1 thread, CPU time): $PEAK GFLOP/s"
-echo "SmolLM2-135M shape, DPO, 4 pairs x (64 + 64) tokens = 1024 tokens/step, $TH threads"
-printf '%-10s %9s %8s %9s %7s %9s\n' impl ms/step cpu_s tok/s MFU RSS_MiB
-fl=$(flops 30 576 9 3 1536 49152 4 64 64)
-read -r s r c < <(rad_step llama smol 30 576 9 3 1536 49152 4 64 64 3) || { echo "rad step failed"; exit 1; }
-row rad "$s" "$r" "$fl" 1024 "$c"
-if [ -n "$py" ]; then
-	pj=$("$py" "$TOP/tests/bench/llama_torch.py" 30 576 9 3 1536 49152 1 4 64 64 3 $TH) || exit 1
-	row pytorch "$(jq .step_s <<<"$pj")" "$(jq .rss_kib <<<"$pj")" "$fl" 1024 "$(jq .cpu_s <<<"$pj")"
-else
-	echo "pytorch    skipped: no python3 with torch"
-fi
-
-if [ "${RAD_BENCH_SKIP_05B:-0}" != 1 ]; then
-	echo "Qwen2.5-0.5B shape (tied, 151936 vocab), DPO, 2 pairs x (64 + 64) tokens = 512 tokens/step, $TH threads"
-	read -r s r c < <(rad_step qwen2 q05 24 896 14 2 4864 151936 2 64 64 0) || { echo "rad step failed"; exit 1; }
-	awk -v s="$s" -v r="$r" -v c="$c" 'BEGIN { printf "rad: one step %.1f s (%.1f CPU s), peak RSS %.2f GiB\n", s, c, r / 1048576 }'
-fi
+target "1 pair x 1,024 tokens, tiled attention" 1.1024.keep 11.5
+target "1 pair x 1,024 tokens, --recompute" 1.1024.--recompute 8.5
+target "4 pairs x 1,024 tokens, --recompute" 4.1024.--recompute 10
