@@ -19,7 +19,11 @@ void rad_matmul_forward(float *y, const float *x, const float *w, const rad_bf16
  * wh as in the forward (dy and x rounded to bf16 when given). */
 void rad_matmul_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                          const rad_bf16 *wh, int n, int in, int out, int add_dx);
-/* y[N,C] = sum over tokens: the deterministic column sum used for bias gradients. */
+/* Parameter gradients that sum over tokens (biases, norm weights, embeddings) split their
+ * columns into blocks of RAD_COLS among the threads; each column is summed over the
+ * tokens in order, so the bits do not depend on the thread count. */
+#define RAD_COLS 64
+/* db[C] += the column sums of dy[N,C]: bias gradients. */
 void rad_colsum_add(float *db, const float *dy, int n, int c);
 
 /* layernorm.c — y = (x - mean) * rstd * w + b over the last dim C; mean, rstd [N] saved. */

@@ -2,18 +2,22 @@
  *
  * Weights are [O, I] (out, in): y[N,O] = x[N,I] W^T + b.  In bf16 compute (wh, the
  * weights' bf16 copy, given) x and dy are rounded to bf16 on the way in and every sum is
- * fp32; the weight gradient is fp32 either way.  The bias gradient is a column sum done
- * serially over rows (vectorised over columns) so it does not depend on how threads
- * split the work. */
+ * fp32; the weight gradient is fp32 either way.  The bias gradient is a column sum, each
+ * column summed over the rows in order, so it does not depend on how threads split the
+ * work. */
 #include "nn/engine.h"
 #include "nn/layers.h"
 
 void rad_colsum_add(float *db, const float *dy, int n, int c)
 {
-	for (int t = 0; t < n; t++) {
-		const float *r = dy + (size_t)t * c;
-		#pragma omp simd
-		for (int j = 0; j < c; j++) db[j] += r[j];
+	#pragma omp parallel for schedule(static)
+	for (int j0 = 0; j0 < c; j0 += RAD_COLS) {
+		int j1 = j0 + RAD_COLS < c ? j0 + RAD_COLS : c;
+		for (int t = 0; t < n; t++) {
+			const float *r = dy + (size_t)t * c;
+			#pragma omp simd
+			for (int j = j0; j < j1; j++) db[j] += r[j];
+		}
 	}
 }
 

@@ -4,6 +4,7 @@
  * Weight gradients are summed serially over tokens: deterministic. */
 #include <math.h>
 #include <string.h>
+#include "nn/layers.h"
 #include "nn/llama_layers.h"
 
 static inline float row_rstd(const float *x, int c, float eps)
@@ -45,11 +46,15 @@ void rad_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
 	#pragma omp parallel for schedule(static)
 	for (int t = 0; t < n; t++)
 		row_back(dx + (size_t)t * c, dy + (size_t)t * c, x + (size_t)t * c, rstd[t], w, c, 1);
-	for (int t = 0; t < n; t++) {
-		const float *xr = x + (size_t)t * c, *dr = dy + (size_t)t * c;
-		float rs = rstd[t];
-		#pragma omp simd
-		for (int j = 0; j < c; j++) dw[j] += dr[j] * xr[j] * rs;
+	#pragma omp parallel for schedule(static)
+	for (int j0 = 0; j0 < c; j0 += RAD_COLS) {
+		int j1 = j0 + RAD_COLS < c ? j0 + RAD_COLS : c;
+		for (int t = 0; t < n; t++) {
+			const float *xr = x + (size_t)t * c, *dr = dy + (size_t)t * c;
+			float rs = rstd[t];
+			#pragma omp simd
+			for (int j = j0; j < j1; j++) dw[j] += dr[j] * xr[j] * rs;
+		}
 	}
 }
 
