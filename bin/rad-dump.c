@@ -34,47 +34,6 @@ static const char usage[] =
 "Exit status: 0 success, 1 bad or truncated input, 2 bad usage.\n"
 "See rad-dump(1) and rad-stream(5).\n";
 
-/* JSON Lines (as rad-dump --header prints them) back into one binary stream. */
-static int encode_jsonl(char **inputs, int ninputs, const char *kind, const char *output, int level)
-{
-	rad_writer *w = NULL;
-	rad_rec rec;
-	rad_rec_init(&rec);
-	for (int i = 0; i < ninputs; i++) {
-		rad_jsonl *in = rad_jsonl_open(inputs[i], 0);
-		json_t *v;
-		while ((v = rad_jsonl_next(in))) {
-			const json_t *t = json_object_get(v, "type");
-			if (json_is_string(t) && !strcmp(json_string_value(t), "HEAD")) {
-				rad_header h;
-				const char *err = rad_json_to_header(v, &h);
-				if (err) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", err);
-				if (kind && strcmp(kind, h.kind))
-					rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "a %s header, expected %s", h.kind, kind);
-				if (!w) w = rad_writer_open(output, &h, level, 0);
-				rad_header_free(&h);
-			} else {
-				if (!w) {
-					if (!kind) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "the first line must be a HEAD object (rad-dump --header), or give --kind");
-					rad_header h = {.version = RAD_STREAM_VERSION};
-					snprintf(h.kind, sizeof h.kind, "%s", kind);
-					w = rad_writer_open(output, &h, level, 0);
-				}
-				const char *err = rad_json_to_rec(v, &rec);
-				if (err) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", err);
-				rad_writer_put(w, &rec);
-			}
-			json_decref(v);
-		}
-		rad_jsonl_close(in);
-	}
-	if (!w) rad_die(RAD_EXIT_DATA, NULL, "no input records and no --kind: nothing to write");
-	if (rad_verbose) rad_warn(NULL, "%lld records encoded", rad_writer_count(w));
-	rad_writer_close(w);
-	rad_rec_free(&rec);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -112,8 +71,13 @@ int main(int argc, char **argv)
 	char **inputs = optind < argc ? argv + optind : stdin_only;
 	int ninputs = optind < argc ? argc - optind : 1;
 
-	if (encode)
-		return encode_jsonl(inputs, ninputs, kind, output, level);
+	if (kind && (!*kind || strlen(kind) >= sizeof ((rad_header *)0)->kind || strspn(kind, "abcdefghijklmnopqrstuvwxyz_-0123456789") != strlen(kind)))
+		rad_usage_error("--kind: '%s' is not a stream kind (pairs, batches)", kind);
+	if (encode) {
+		long long n = rad_dump_encode(inputs, ninputs, kind, output, level);
+		if (rad_verbose) rad_warn(NULL, "%lld records encoded", n);
+		return 0;
+	}
 
 	rad_tokenizer *tok = tokenizer ? rad_tokenizer_open(tokenizer, NULL) : NULL;
 	rad_sink *out = rad_sink_open(output, zstd ? 3 : 0, 0);

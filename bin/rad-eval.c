@@ -2,6 +2,7 @@
  * judging and judged-score summaries (the work is in lib/eval_*.c, generate.c, judge.c). */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,15 @@ static rad_model *load(const char *dir, int threads, int compute)
 	rad_model_set_threads(m, threads);
 	rad_model_set_compute(m, compute);
 	return m;
+}
+
+/* prefs and likelihood: pairs came in and --where kept none is a failed measurement. */
+static void measured_some(json_t *o)
+{
+	json_int_t kept = json_integer_value(json_object_get(o, "pairs"));
+	json_int_t filtered = json_integer_value(json_object_get(o, "filtered_out"));
+	if (!kept && filtered)
+		rad_die(RAD_EXIT_DATA, NULL, "no pair to measure: --where filtered out all %lld", (long long)filtered);
 }
 
 static void write_json(rad_sink *out, json_t *o)
@@ -162,9 +172,12 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) rad_usage_error("give a MODE: prefs, likelihood, generate, judge or summary");
 	const char *mode = argv[optind++];
-	if (g.sample.temperature < 0) rad_usage_error("--temperature must be >= 0");
+	/* values that would only show up later as NaN or nonsense are refused now */
+	if (!(beta > 0) || isinf(beta)) rad_usage_error("--beta must be a finite number > 0");
+	if (!(g.sample.temperature >= 0) || isinf(g.sample.temperature)) rad_usage_error("--temperature must be a finite number >= 0");
 	if (g.sample.top_p <= 0 || g.sample.top_p > 1) rad_usage_error("--top-p must be in (0, 1]");
-	if (jtimeout < 0) rad_usage_error("--judge-timeout must be >= 0");
+	if (!(jtimeout >= 0) || isinf(jtimeout)) rad_usage_error("--judge-timeout must be a finite number >= 0 (0 = never)");
+	if (isinf(top)) rad_usage_error("--top-score must be a finite number");
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
 	int ninputs = optind < argc ? argc - optind : 1;
@@ -176,11 +189,15 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "judge") && !judge) rad_usage_error("judge needs --judge COMMAND");
 	if (!strcmp(mode, "summary") && ninputs > 2)
 		rad_usage_error("summary takes one judged file, or two to compare");
-	rad_sink *out = rad_sink_open(output, zstd ? level : 0, 0);
+	/* a judge's scores are written as they come and a failed run keeps them */
+	rad_sink *out = !strcmp(mode, "judge") ? rad_sink_open_live(output, zstd ? level : 0, 0)
+	                                       : rad_sink_open(output, zstd ? level : 0, 0);
 	int rc = 0;
 	if (!strcmp(mode, "prefs")) {
 		rad_model *m = load(models[0], threads, compute);
-		write_json(out, rad_eval_prefs(m, models[0], beta, &f, inputs, ninputs));
+		json_t *o = rad_eval_prefs(m, models[0], beta, &f, inputs, ninputs);
+		measured_some(o);
+		write_json(out, o);
 		rad_model_free(m);
 	} else if (!strcmp(mode, "likelihood")) {
 		rad_model *ms[2] = {load(models[0], threads, compute), nmodels > 1 ? load(models[1], threads, compute) : NULL};
@@ -188,6 +205,7 @@ int main(int argc, char **argv)
 		json_t *w = json_array();
 		for (int i = 0; i < f.n; i++) json_array_append_new(w, json_string(where_text[i]));
 		json_object_set_new(o, "where", w);
+		measured_some(o);
 		write_json(out, o);
 		rad_model_free(ms[0]);
 		rad_model_free(ms[1]);
@@ -210,6 +228,11 @@ int main(int argc, char **argv)
 			         st.prompts, st.prompt_tokens, st.skipped, st.tokens, st.stopped,
 			         st.seconds > 0 ? st.tokens / st.seconds : 0.0,
 			         st.decode_seconds > 0 ? (st.tokens - st.prompts) / st.decode_seconds : 0.0);
+		else if (st.skipped)
+			rad_warn(NULL, "%lld of %lld prompts skipped: %lld longer than the model's context of %d tokens, %lld invalid "
+			         "(--verbose names them)", st.skipped, st.prompts + st.skipped, st.too_long, m->cfg.ctx, st.skipped - st.too_long);
+		if (st.skipped && !st.prompts)   /* before the output is closed, so that a failure leaves none */
+			rad_die(RAD_EXIT_DATA, NULL, "no responses: all %lld prompts were skipped", st.skipped);
 		rad_template_free(tp);
 		rad_tokenizer_free(tok);
 		rad_model_free(m);

@@ -48,19 +48,34 @@ static const char usage[] =
 enum { OPT_TOKENIZER = RAD_OPT_FIRST_TOOL, OPT_VOCAB, OPT_LAYERS, OPT_HEADS, OPT_DIM, OPT_CONTEXT, OPT_SEED, OPT_DTYPE,
        OPT_ARCH, OPT_KV_HEADS, OPT_HEAD_DIM, OPT_FFN, OPT_ROPE_THETA, OPT_UNTIED };
 
-static void copy_into(const char *from, const char *dir)
+/* Copies the file from into dir under its own name plus ".tmp" (the caller renames it
+ * once everything is written); *final gets that name.  NULL or a message, and then no
+ * partial copy is left. */
+static const char *copy_into(const char *from, const char *dir, char final[2048])
 {
-	char *tmp = rad_strdup(from), to[2048];
-	snprintf(to, sizeof to, "%s/%s", dir, basename(tmp));
-	free(tmp);
+	static char msg[2200];
+	char *base = rad_strdup(from), to[2100];
+	snprintf(final, 2048, "%s/%s", dir, basename(base));
+	snprintf(to, sizeof to, "%s.tmp", final);
+	free(base);
 	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-	if (!in) rad_die(RAD_EXIT_DATA, from, "%s", strerror(errno));
-	if (!out) rad_die(RAD_EXIT_DATA, to, "%s", strerror(errno));
+	if (!in || !out) {
+		snprintf(msg, sizeof msg, "%s: %s", in ? to : from, strerror(errno));
+		if (in) fclose(in);
+		return msg;
+	}
 	char buf[65536];
 	size_t n;
 	while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+	int bad = ferror(in);
 	fclose(in);
-	if (ferror(out) | fclose(out)) rad_die(RAD_EXIT_DATA, to, "write failed");
+	bad |= ferror(out);
+	if (fclose(out) || bad) {
+		snprintf(msg, sizeof msg, "%s: write failed: %s", to, strerror(errno));
+		unlink(to);
+		return msg;
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -170,16 +185,32 @@ int main(int argc, char **argv)
 	rad_model *m = rad_model_new(&cfg, &err);
 	if (!m) rad_usage_error("%s", err);
 	rad_model_init(m, seed);
-	if (mkdir(out, 0777) != 0 && errno != EEXIST) rad_die(RAD_EXIT_DATA, out, "%s", strerror(errno));
-	if ((err = rad_model_save(m, out, dtype))) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
+	/* Everything is written under temporary names and renamed when all is complete: a
+	 * failure (a full disk) leaves no partial file, and no directory this run made. */
+	int made = mkdir(out, 0777) == 0;
+	if (!made && errno != EEXIST) rad_die(RAD_EXIT_DATA, out, "%s", strerror(errno));
+	char copies[2][2048];
+	int ncopies = 0;
 	if (tok) {
-		copy_into(tok, out);
+		err = copy_into(tok, out, copies[ncopies]);
+		if (!err) ncopies++;
 		size_t n = strlen(tok);
-		if (n >= 12 && !strcmp(tok + n - 12, "encoder.json")) {
+		if (!err && n >= 12 && !strcmp(tok + n - 12, "encoder.json")) {
 			char bpe[2048];
 			snprintf(bpe, sizeof bpe, "%.*svocab.bpe", (int)(n - 12), tok);
-			if (access(bpe, R_OK) == 0) copy_into(bpe, out);
+			if (access(bpe, R_OK) == 0 && !(err = copy_into(bpe, out, copies[ncopies]))) ncopies++;
 		}
+	}
+	if (!err) err = rad_model_save(m, out, dtype);
+	for (int i = 0; i < ncopies; i++) {
+		char tmp[2100];
+		snprintf(tmp, sizeof tmp, "%s.tmp", copies[i]);
+		if (err) unlink(tmp);
+		else if (rename(tmp, copies[i]) != 0) err = strerror(errno);
+	}
+	if (err) {
+		if (made) rmdir(out);
+		rad_die(RAD_EXIT_DATA, NULL, "%s", err);
 	}
 	if (rad_verbose)
 		rad_warn(NULL, "%s: %s, %zu parameters (vocab %d, %d layers, %d heads, %d kv heads, dim %d, ffn %d, context %d), "

@@ -9,6 +9,7 @@
 #include "stream/batch.h"
 #include "base/cli.h"
 #include "base/ompenv.h"
+#include "eval/batches.h"
 #include "nn/model.h"
 #include "stream/stream.h"
 
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!mdir) rad_usage_error("--model DIR is required");
+	if (!*mdir) rad_usage_error("--model: an empty name");
+	if (!*output) rad_usage_error("--output: an empty name");
 	rad_model *m = NULL;
 	const char *err = rad_model_load(&m, mdir);
 	if (err) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
@@ -111,7 +114,9 @@ int main(int argc, char **argv)
 			if ((err = rad_batch_from_rec(&in, &b))) rad_die(RAD_EXIT_DATA, where, "%s", err);
 			lp = rad_realloc(lp, sizeof *lp * (b.nseq + 1));
 			nt = rad_realloc(nt, sizeof *nt * (b.nseq + 1));
-			if ((err = rad_model_forward(m, &b, lp, nt))) rad_die(RAD_EXIT_DATA, where, "%s", err);
+			char msg[400];
+			if ((err = rad_model_forward(m, &b, lp, nt)) || (err = rad_batch_check_logps(&b, lp, "the model's", msg, sizeof msg)))
+				rad_die(RAD_EXIT_DATA, where, "%s", err);
 			rad_rec_reset(&out, RAD_REC_BATCH);
 			rad_rec_copy_fields(&out, &in, skip);
 			rad_rec_put_f64s(&out, "ref_logp", lp, b.nseq);
@@ -125,6 +130,9 @@ int main(int argc, char **argv)
 		rad_reader_close(rd);
 	}
 	rad_progress_done();
+	/* scoring nothing is never what was meant: the stage before dropped every pair */
+	if (!batches)
+		rad_die(RAD_EXIT_DATA, NULL, "no batches in the input (%lld other records): nothing to score", other);
 	rad_writer_close(w);
 	if (rad_verbose)
 		rad_warn(NULL, "%lld batches, %lld sequences, %lld tokens scored, %lld other records passed; model %016" PRIx64,

@@ -161,6 +161,8 @@ int main(int argc, char **argv)
 		         c.cells - c.tokens, c.cells ? 100.0 * (c.cells - c.tokens) / c.cells : 0.0,
 		         c.loss_tokens, c.read, c.cut_prompt, c.cut_completion, c.drop_long, c.drop_empty,
 		         c.dropped_last);
+	else
+		rad_pack_report_drops(&o, &c);
 	rad_pack_counts_free(&c);
 	return 0;
 }

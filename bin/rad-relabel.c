@@ -10,6 +10,7 @@
 #include "base/json_parse.h"
 #include "base/jsonl.h"
 #include "prefs/relabel.h"
+#include "prefs/scores.h"
 
 static const char usage[] =
 "Usage: rad-relabel [OPTION]... [FILE]...\n"
@@ -30,6 +31,8 @@ static const char usage[] =
 "                           from ratings_chosen/ratings_rejected, e.g. overall,helpfulness)\n"
 "      --template FILE      the goal text from FILE: {score} (or {overall}) and {ATTR}\n"
 "                           are replaced by the copy's scores\n"
+"      --scale LO:HI        the scale the --template text states (default 1:10, the\n"
+"                           paper's): a goal off it is an error\n"
 "      --goal G             a fixed goal for every pair (modes none, dup): \"10\" or\n"
 "                           \"overall=10,helpfulness=5\"; implies --mode none\n"
 "      --fine-filter        keep a pair only if the mean of its chosen ratings is >= the\n"
@@ -45,7 +48,7 @@ static const char usage[] =
 "\n"
 "Exit status: 0 success, 1 bad input, 2 bad usage.  See rad-relabel(1).\n";
 
-enum { OPT_PLACEMENT = RAD_OPT_FIRST_TOOL, OPT_COMPAT, OPT_ATTRS, OPT_TEMPLATE, OPT_GOAL, OPT_FINE,
+enum { OPT_PLACEMENT = RAD_OPT_FIRST_TOOL, OPT_COMPAT, OPT_ATTRS, OPT_TEMPLATE, OPT_SCALE, OPT_GOAL, OPT_FINE,
        OPT_SEED, OPT_SKIP_INVALID, OPT_LEVEL };
 
 int main(int argc, char **argv)
@@ -56,6 +59,7 @@ int main(int argc, char **argv)
 		{"compat-unflipped-nosys", no_argument, 0, OPT_COMPAT},
 		{"attributes", required_argument, 0, OPT_ATTRS},
 		{"template", required_argument, 0, OPT_TEMPLATE},
+		{"scale", required_argument, 0, OPT_SCALE},
 		{"goal", required_argument, 0, OPT_GOAL},
 		{"fine-filter", no_argument, 0, OPT_FINE},
 		{"seed", required_argument, 0, OPT_SEED},
@@ -70,7 +74,7 @@ int main(int argc, char **argv)
 	rad_relabel rl;
 	rad_relabel_init(&rl);
 	int mode = -1, skip_invalid = 0, zstd = 0, level = 3;
-	const char *output = "-", *attrs = NULL, *template = NULL, *goal = NULL;
+	const char *output = "-", *attrs = NULL, *template = NULL, *goal = NULL, *scale = NULL;
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:z", opts, NULL)) != -1;) {
 		switch (c) {
@@ -87,6 +91,10 @@ int main(int argc, char **argv)
 		case OPT_COMPAT: rl.compat_unflipped_nosys = 1; break;
 		case OPT_ATTRS: attrs = optarg; break;
 		case OPT_TEMPLATE: template = optarg; break;
+		case OPT_SCALE:
+			if (!rad_parse_range(optarg, &rl.scale_lo, &rl.scale_hi)) rad_usage_error("--scale: want LO:HI with LO < HI, not '%s'", optarg);
+			scale = optarg;
+			break;
 		case OPT_GOAL: goal = optarg; break;
 		case OPT_FINE: rl.fine_filter = 1; break;
 		case OPT_SEED: rl.seed = (uint64_t)rad_parse_int("seed", optarg, 0, LLONG_MAX); break;
@@ -104,6 +112,7 @@ int main(int argc, char **argv)
 	if (rl.compat_unflipped_nosys && rl.placement != RAD_PLACE_USER)
 		rad_usage_error("--compat-unflipped-nosys goes with --placement user");
 	if (template && attrs) rad_usage_error("--template names its attributes itself: drop --attributes");
+	if (scale && !template) rad_usage_error("--scale goes with --template: the paper's text states the scale 1-10");
 	char err[512];
 	if (template) {
 		size_t len = 0;
@@ -114,7 +123,8 @@ int main(int argc, char **argv)
 	} else if (!rad_relabel_set_paper_template(&rl, attrs, err, sizeof err)) {
 		rad_usage_error("--attributes: %s", err);
 	}
-	if (goal && !rad_relabel_set_goal(&rl, goal, err, sizeof err)) rad_usage_error("--goal: %s", err);
+	if (goal && (!rad_relabel_set_goal(&rl, goal, err, sizeof err) || rad_relabel_check_scale(&rl, rl.fixed_values, -1, err, sizeof err)))
+		rad_usage_error("--goal: %s", err);
 
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
@@ -131,6 +141,7 @@ int main(int argc, char **argv)
 			json_decref(v);
 			if (st == RAD_RELABEL_INVALID) {
 				if (!skip_invalid) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", err);
+				if (rad_verbose) rad_warn(rad_jsonl_where(in), "%s; skipped", err);
 				invalid++;
 				continue;
 			}
@@ -143,12 +154,15 @@ int main(int argc, char **argv)
 		rad_jsonl_close(in);
 	}
 	rad_progress_done();
-	rad_sink_close(out);
 	if (rad_verbose)
 		rad_warn(NULL, "pairs in %lld, copies out %lld (pos %lld, neg %lld), dropped by the fine filter %lld, invalid skipped %lld",
 			rl.pairs_in, rl.copies_out, rl.copies_pos, rl.copies_neg, rl.dropped_fine, invalid);
 	else if (rl.dropped_fine || invalid)
 		rad_warn(NULL, "dropped by the fine filter %lld, invalid skipped %lld", rl.dropped_fine, invalid);
+	/* before the output is closed, so that a failure leaves none */
+	if (!rl.copies_out && (rl.pairs_in || invalid))
+		rad_die(RAD_EXIT_DATA, NULL, "no pairs: every pair was dropped by the fine filter or invalid (counted above)");
+	rad_sink_close(out);
 	rad_relabel_free(&rl);
 	return 0;
 }

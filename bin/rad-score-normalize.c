@@ -27,6 +27,8 @@ static const char usage[] =
 "      --scale-by HOW     none (keep scores, default), linear (from --from), rank\n"
 "                         (mid-rank quantile of all scores; reads FILEs twice)\n"
 "      --from LO:HI       the source range for --scale-by linear\n"
+"      --out-of-range POLICY  a score outside --from (linear) or --scale (none):\n"
+"                         error (default), drop (the pair, counted), clamp (counted)\n"
 "      --round STEP       round scaled scores to a multiple of STEP (e.g. 0.5)\n"
 "      --missing POLICY   a score absent or not a number: drop (default), error, null\n"
 "      --ties POLICY      score_chosen == score_rejected: keep (default), drop\n"
@@ -44,7 +46,7 @@ static const char usage[] =
 "Exit status: 0 success, 1 bad input, 2 bad usage.  See rad-score-normalize(1).\n";
 
 enum { OPT_SCORE_FIELDS = RAD_OPT_FIRST_TOOL, OPT_ID_FIELD, OPT_SCALE, OPT_SCALE_BY, OPT_FROM,
-       OPT_ROUND, OPT_MISSING, OPT_TIES, OPT_INVERTED, OPT_SEED, OPT_KEEP_TQA, OPT_SKIP_INVALID, OPT_LEVEL };
+       OPT_RANGE, OPT_ROUND, OPT_MISSING, OPT_TIES, OPT_INVERTED, OPT_SEED, OPT_KEEP_TQA, OPT_SKIP_INVALID, OPT_LEVEL };
 
 static int pick(const char *opt, const char *v, const char *const *names)
 {
@@ -61,6 +63,7 @@ int main(int argc, char **argv)
 		{"scale", required_argument, 0, OPT_SCALE},
 		{"scale-by", required_argument, 0, OPT_SCALE_BY},
 		{"from", required_argument, 0, OPT_FROM},
+		{"out-of-range", required_argument, 0, OPT_RANGE},
 		{"round", required_argument, 0, OPT_ROUND},
 		{"missing", required_argument, 0, OPT_MISSING},
 		{"ties", required_argument, 0, OPT_TIES},
@@ -74,8 +77,9 @@ int main(int argc, char **argv)
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	/* in the order of enum rad_scale_mode, rad_missing_policy and rad_order_policy */
+	/* in the order of enum rad_scale_mode, rad_range_policy, rad_missing_policy and rad_order_policy */
 	static const char *const scale_names[] = { "none", "linear", "rank", NULL };
+	static const char *const range_names[] = { "error", "drop", "clamp", NULL };
 	static const char *const missing_names[] = { "drop", "error", "null", NULL };
 	static const char *const tie_names[] = { "keep", "drop", NULL };
 	static const char *const inv_names[] = { "keep", "drop", "swap", NULL };
@@ -113,6 +117,7 @@ int main(int argc, char **argv)
 			if (!rad_parse_range(optarg, &sc->from_lo, &sc->from_hi)) rad_usage_error("--from: want LO:HI with LO < HI, not '%s'", optarg);
 			have_from = 1;
 			break;
+		case OPT_RANGE: n.out_of_range = pick("out-of-range", optarg, range_names); break;
 		case OPT_ROUND:
 			if (!rad_scale_set_step(sc, rad_parse_double("round", optarg)))
 				rad_usage_error("--round: want a step >= 0, not '%s'", optarg);
@@ -162,6 +167,7 @@ int main(int argc, char **argv)
 			json_decref(v);
 			if (st == RAD_NORMALIZE_ERROR || (st == RAD_NORMALIZE_INVALID && !skip_invalid))
 				rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", why);
+			if (st == RAD_NORMALIZE_INVALID && rad_verbose) rad_warn(rad_jsonl_where(in), "%s; skipped", why);
 			if (st != RAD_NORMALIZE_PAIR) continue;
 			rad_jsonl_write(out, pair);
 			json_decref(pair);
@@ -170,8 +176,11 @@ int main(int argc, char **argv)
 		rad_jsonl_close(in);
 	}
 	rad_progress_done();
-	rad_sink_close(out);
 	rad_normalize_summary(&n);
+	/* before the output is closed, so that a failure leaves none */
+	if (!n.counts.out && (n.counts.in || n.counts.invalid))
+		rad_die(RAD_EXIT_DATA, NULL, "no pairs: every record was dropped or invalid (counted above)");
+	rad_sink_close(out);
 	rad_normalize_free(&n);
 	free(fields);
 	return 0;

@@ -124,7 +124,7 @@ static void pairs_mode(rad_tokenizer *tok, rad_template *tp, char **inputs, int 
 			if (!why && !render && rad_chat_pair_encode(&p, tok, tp, flags, &forced, err, sizeof err)) why = err;
 			if (why) {
 				if (!skip_invalid) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", why);
-				rad_warn(rad_jsonl_where(in), "%s; skipped", why);
+				if (rad_verbose) rad_warn(rad_jsonl_where(in), "%s; skipped", why);
 				skipped++;
 				json_decref(o);
 				continue;
@@ -151,12 +151,16 @@ static void pairs_mode(rad_tokenizer *tok, rad_template *tp, char **inputs, int 
 		rad_jsonl_close(in);
 	}
 	rad_progress_done();
-	if (w) rad_writer_close(w);
-	if (rs) rad_sink_close(rs);
 	if (rad_verbose)
 		rad_warn(NULL, "%lld pairs, %lld skipped; tokens: %lld prompt, %lld chosen, %lld rejected; longest prompt %lld, "
 		         "longest prompt+completion %lld; %lld completions with a forced boundary; template %s, fingerprint %s",
 		         pairs, skipped, ntok[0], ntok[1], ntok[2], longest_prompt, longest_seq, forced, rad_template_name(tp), fp);
+	else if (skipped)
+		rad_warn(NULL, "%lld of %lld records skipped as invalid (--verbose names them)", skipped, pairs + skipped);
+	/* before the output is closed, so that a failure leaves none */
+	if (skipped && !pairs) rad_die(RAD_EXIT_DATA, NULL, "no pairs: all %lld records were invalid", skipped);
+	if (w) rad_writer_close(w);
+	if (rs) rad_sink_close(rs);
 	rad_rec_free(&rec);
 	rad_chat_pair_free(&p);
 }

@@ -1,5 +1,6 @@
 /* rad-train-step — optimizer steps on a checkpoint from a stream of batches. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,11 @@ static const char usage[] =
 "or when FILE is -, read standard input.\n"
 "\n"
 "  -m, --model DIR          the starting checkpoint (config.json + model.safetensors)\n"
-"  -o, --output DIR         where checkpoints go (model, optimizer state, position)\n"
+"  -o, --output DIR         where checkpoints go (model, optimizer state, position); an\n"
+"                           existing DIR must be empty or a checkpoint of this tool\n"
 "      --resume             continue from the checkpoint in --output when there is one:\n"
-"                           the input batches it had read are skipped\n"
+"                           the batches it had read are passed over, and must be the\n"
+"                           same, as must the options that shape training\n"
 "      --loss L             sft, dpo (default), ipo or hinge\n"
 "      --beta B             preference temperature (default 0.1)\n"
 "      --label-smoothing E  conservative DPO: -(1-E) log s(z) - E log s(-z) (default 0)\n"
@@ -46,8 +49,9 @@ static const char usage[] =
 "      --ref-model DIR      the reference log-probs must come from DIR (default: the\n"
 "                           starting model)\n"
 "      --no-ref-check       accept reference log-probs from any model\n"
-"      --no-save            write no checkpoint (benchmarks, dry runs)\n"
-"      --log FILE           metrics to FILE instead of standard output\n"
+"      --no-save            write no checkpoint (benchmarks, dry runs; no --output)\n"
+"      --log FILE           metrics to FILE instead of standard output (on --resume, the\n"
+"                           lines of steps after the checkpoint are dropped from FILE)\n"
 "      --dump-grads FILE    write the first step's gradient (before clipping) as a\n"
 "                           safetensors file with the model's tensor names\n"
 "      --seed N             seed of the trainer's random state (default 0)\n"
@@ -61,8 +65,9 @@ static const char usage[] =
 "      --help               show this help and exit\n"
 "      --version            show the version and exit\n"
 "\n"
-"Exit status: 0 success, 1 bad input, non-finite loss or gradient, write failure,\n"
-"2 bad usage.  See rad-train-step(1).\n";
+"Exit status: 0 success, 1 bad input (no batches, another input than the resumed\n"
+"checkpoint's), non-finite loss or gradient, write failure, an output directory that\n"
+"is not a checkpoint or that another trainer holds, 2 bad usage.  See rad-train-step(1).\n";
 
 enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
@@ -73,7 +78,7 @@ enum {
 static double parse_pos(const char *opt, const char *s)
 {
 	double v = rad_parse_double(opt, s);
-	if (!(v >= 0)) rad_usage_error("--%s must be a non-negative number", opt);
+	if (!(v >= 0) || !isfinite(v)) rad_usage_error("--%s must be a finite non-negative number, not \"%s\"", opt, s);
 	return v;
 }
 
@@ -115,7 +120,6 @@ int main(int argc, char **argv)
 	};
 	rad_train_opts o;
 	rad_train_opts_default(&o);
-	const char *log = NULL;
 	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1;) {
@@ -154,7 +158,7 @@ int main(int argc, char **argv)
 		case OPT_REF: o.ref_dir = optarg; break;
 		case OPT_NOREF: o.no_ref_check = 1; break;
 		case OPT_NOSAVE: o.no_save = 1; break;
-		case OPT_LOG: log = optarg; break;
+		case OPT_LOG: o.log = optarg; break;
 		case OPT_DUMP: o.dump_grads = optarg; break;
 		case OPT_SEED: o.seed = (unsigned long long)rad_parse_int("seed", optarg, 0, (1LL << 62)); break;
 		case OPT_THREADS: o.threads = (int)rad_parse_int("threads", optarg, 1, 1024); break;
@@ -168,19 +172,19 @@ int main(int argc, char **argv)
 	const char *bad = rad_train_opts_check(&o);
 	if (bad) rad_usage_error("%s", bad);
 
-	rad_sink *metrics = rad_sink_open(log ? log : "-", 0, 0);
-	rad_trainer *t = rad_trainer_open(&o, metrics);
+	rad_trainer *t = rad_trainer_open(&o);
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
 	int ninputs = optind < argc ? argc - optind : 1;
 	rad_rec rec;
 	rad_rec_init(&rec);
 	rad_batch b = {0};
+	long others = 0;
 	for (int i = 0; i < ninputs && !rad_trainer_done(t); i++) {
 		rad_reader *rd = rad_reader_open(inputs[i], RAD_KIND_BATCHES);
 		rad_trainer_begin_input(t, rd, i, ninputs);
 		while (!rad_trainer_done(t) && rad_reader_next(rd, &rec)) {
-			if (rec.type != RAD_REC_BATCH) continue;
+			if (rec.type != RAD_REC_BATCH) { others++; continue; }
 			char where[1200];
 			snprintf(where, sizeof where, "%s: record %lld", rad_reader_name(rd), rad_reader_record_no(rd));
 			const char *e = rad_batch_from_rec(&rec, &b);
@@ -189,8 +193,8 @@ int main(int argc, char **argv)
 		}
 		rad_reader_close(rd);
 	}
+	if (others) rad_warn(NULL, "%ld records that are not batches were passed over", others);
 	rad_trainer_finish(t);
-	rad_sink_close(metrics);
 	rad_batch_free(&b);
 	rad_rec_free(&rec);
 	return 0;

@@ -1,6 +1,7 @@
 /* base/io.c — byte sources (plain or zstd, detected) and sinks (plain or zstd). */
 #include "base/io.h"
 #include "base/cli.h"
+#include "base/outfile.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -67,6 +68,9 @@ rad_src *rad_src_open(const char *path)
 		uint32_t m = s->in[0] | s->in[1] << 8 | s->in[2] << 16 | (uint32_t)s->in[3] << 24;
 		s->zstd = (m == ZSTD_MAGIC);
 	}
+	/* gzip's magic and its one method, deflate: rad reads zstd itself, not gzip */
+	if (s->ib.size >= 3 && s->in[0] == 0x1f && s->in[1] == 0x8b && s->in[2] == 8)
+		rad_die(RAD_EXIT_DATA, s->name, "this looks like gzip: zcat it or use .zst (zstd is read directly)");
 	if (s->zstd) {
 		s->dctx = ZSTD_createDCtx();
 		if (!s->dctx) rad_die(RAD_EXIT_DATA, s->name, "out of memory");
@@ -160,6 +164,7 @@ void rad_src_close(rad_src *s)
 struct rad_sink {
 	FILE *f;
 	char *name;
+	rad_outfile *of;          /* a file published by rad_sink_close; NULL for stdout, live files */
 	ZSTD_CCtx *cctx;          /* NULL for plain output */
 	unsigned char *out;
 	size_t out_cap;
@@ -187,18 +192,11 @@ static void sink_compress(rad_sink *k, const void *p, size_t n, ZSTD_EndDirectiv
 	}
 }
 
-rad_sink *rad_sink_open(const char *path, int level, int threads)
+static rad_sink *sink_new(FILE *f, const char *name, int level, int threads)
 {
 	rad_sink *k = rad_calloc(1, sizeof *k);
-	if (!path || !strcmp(path, "-")) {
-		k->f = stdout;
-		k->name = rad_strdup("stdout");
-	} else {
-		k->f = fopen(path, "wb");
-		if (!k->f)
-			rad_die(RAD_EXIT_DATA, path, "cannot create: %s", strerror(errno));
-		k->name = rad_strdup(path);
-	}
+	k->f = f;
+	k->name = rad_strdup(name);
 	if (level > 0) {
 		k->cctx = ZSTD_createCCtx();
 		if (!k->cctx) rad_die(RAD_EXIT_DATA, k->name, "out of memory");
@@ -212,6 +210,26 @@ rad_sink *rad_sink_open(const char *path, int level, int threads)
 		k->pend = rad_malloc(k->pend_cap);
 	}
 	return k;
+}
+
+static int is_stdout(const char *path) { return !path || !strcmp(path, "-"); }
+
+rad_sink *rad_sink_open(const char *path, int level, int threads)
+{
+	if (is_stdout(path)) return sink_new(stdout, "stdout", level, threads);
+	rad_outfile *of;
+	FILE *f = rad_outfile_open(path, &of);
+	rad_sink *k = sink_new(f, path, level, threads);
+	k->of = of;
+	return k;
+}
+
+rad_sink *rad_sink_open_live(const char *path, int level, int threads)
+{
+	if (is_stdout(path)) return sink_new(stdout, "stdout", level, threads);
+	FILE *f = fopen(path, "wb");
+	if (!f) rad_die(RAD_EXIT_DATA, path, "cannot create: %s", strerror(errno));
+	return sink_new(f, path, level, threads);
 }
 
 void rad_sink_write(rad_sink *k, const void *buf, size_t n)
@@ -271,6 +289,7 @@ void rad_sink_close(rad_sink *k)
 	}
 	if (fflush(k->f) || (k->f != stdout && fclose(k->f)))
 		rad_die(RAD_EXIT_DATA, k->name, "write error: %s", strerror(errno));
+	rad_outfile_publish(k->of);
 	free(k->out);
 	free(k->pend);
 	free(k->name);

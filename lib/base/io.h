@@ -2,7 +2,8 @@
  *
  * A source reads a file or stdin ("-") and decompresses it when its first bytes are a
  * zstd frame (concatenated frames are one stream); otherwise it passes bytes through.
- * It never seeks, so pipes work.  A sink writes plain bytes or one zstd frame. */
+ * It never seeks, so pipes work; gzip input is refused with a hint.  A sink writes plain
+ * bytes or one zstd frame. */
 #ifndef RAD_IO_H
 #define RAD_IO_H
 
@@ -30,13 +31,20 @@ int rad_src_is_zstd(const rad_src *s);
 void rad_src_close(rad_src *s);
 
 /* Opens path ("-" or NULL = stdout).  level 0 = plain bytes, 1..19 = zstd at that level;
- * threads > 1 lets zstd compress on worker threads. */
+ * threads > 1 lets zstd compress on worker threads.  A file appears under its name only
+ * when rad_sink_close ends it whole: if the tool fails first, it is removed and what was
+ * there before stays (base/outfile.h). */
 rad_sink *rad_sink_open(const char *path, int level, int threads);
+/* The same, written in place from the start and kept whatever happens: for logs and
+ * outputs flushed record by record, which someone may read while the tool runs and which
+ * a failed run keeps (a training's metrics, a judge's scores). */
+rad_sink *rad_sink_open_live(const char *path, int level, int threads);
 void rad_sink_write(rad_sink *k, const void *buf, size_t n);
 void rad_sink_printf(rad_sink *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Pushes what is buffered down to the file (a reader at the other end of a pipe sees it). */
 void rad_sink_flush(rad_sink *k);
-/* Ends the zstd frame, flushes, closes; write errors (disk full, closed pipe) are fatal. */
+/* Ends the zstd frame, flushes, closes and puts the file in place; write errors (disk
+ * full, closed pipe) are fatal. */
 void rad_sink_close(rad_sink *k);
 
 #endif

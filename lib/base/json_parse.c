@@ -327,6 +327,7 @@ json_t *rad_json_next(rad_jsonl *r)
 			return v;
 		}
 		if (!r->skip_invalid) rad_die(RAD_EXIT_DATA, rad_jsonl_where(r), "invalid JSON at column %zu: %s", col, err);
+		if (rad_verbose) rad_warn(rad_jsonl_where(r), "invalid JSON at column %zu: %s; skipped", col, err);
 		r->skipped++;
 	}
 	return NULL;

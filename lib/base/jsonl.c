@@ -143,6 +143,7 @@ json_t *rad_jsonl_next(rad_jsonl *r)
 		}
 		if (!r->skip_invalid)
 			rad_die(RAD_EXIT_DATA, rad_jsonl_where(r), "invalid JSON at column %d: %s", err.column, err.text);
+		if (rad_verbose) rad_warn(rad_jsonl_where(r), "invalid JSON at column %d: %s; skipped", err.column, err.text);
 		r->skipped++;
 	}
 	return NULL;
@@ -157,8 +158,6 @@ const char *rad_jsonl_where(rad_jsonl *r)
 void rad_jsonl_close(rad_jsonl *r)
 {
 	if (!r) return;
-	if (r->skipped)
-		rad_warn(rad_src_name(r->src), "skipped %lld invalid line%s", r->skipped, r->skipped == 1 ? "" : "s");
 	json_decref(r->array);
 	free(r->doc);
 	rad_src_close(r->src);
@@ -218,13 +217,14 @@ static void put_value(rad_sink *k, const json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: {
 		const char *key;
+		size_t klen;
 		json_t *val;
 		int first = 1;
 		rad_sink_write(k, "{", 1);
-		json_object_foreach((json_t *)v, key, val) {
+		json_object_keylen_foreach((json_t *)v, key, klen, val) {
 			if (!first) rad_sink_write(k, ",", 1);
 			first = 0;
-			put_string(k, key, strlen(key));
+			put_string(k, key, klen);
 			rad_sink_write(k, ":", 1);
 			put_value(k, val);
 		}

@@ -2,7 +2,8 @@
  *
  * A reader yields one json_t per non-blank line with its line number.  A line that does
  * not parse is fatal (exit 1, "rad-TOOL: FILE:LINE: why") unless skip_invalid is set, in
- * which case it is counted in r->skipped and reported by rad_jsonl_close when verbose. */
+ * which case it is counted in r->skipped (named on stderr with --verbose): the tool's
+ * summary line reports the count, always. */
 #ifndef RAD_JSONL_H
 #define RAD_JSONL_H
 

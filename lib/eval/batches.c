@@ -25,6 +25,17 @@ static int keep(const rad_eval_filter *f, const rad_batch *b, int p)
 	return 1;
 }
 
+const char *rad_batch_check_logps(const rad_batch *b, const double *lp, const char *whose, char *msg, size_t n)
+{
+	for (int s = 0; s < b->nseq; s++) {
+		if (isfinite(lp[s])) continue;
+		snprintf(msg, n, "%s log-prob of sequence %d (pair %s, %s) is not finite (%g): NaN or infinite weights?",
+		         whose, s, b->pair_id[b->seq_pair[s]], b->seq_chosen[s] ? "chosen" : "rejected", lp[s]);
+		return msg;
+	}
+	return NULL;
+}
+
 typedef struct walk {
 	rad_batch b;
 	rad_rec rec;
@@ -41,6 +52,7 @@ typedef struct walk {
 static int walk_next(walk *W, rad_model **models)
 {
 	const char *e;
+	char msg[400];
 	while (rad_reader_next(W->rd, &W->rec)) {
 		if (W->rec.type != RAD_REC_BATCH) continue;
 		snprintf(W->where, sizeof W->where, "%s: record %lld", rad_reader_name(W->rd), rad_reader_record_no(W->rd));
@@ -55,7 +67,12 @@ static int walk_next(walk *W, rad_model **models)
 			W->lp[k] = rad_realloc(W->lp[k], sizeof(double) * (W->b.nseq + 1));
 			W->nt[k] = rad_realloc(W->nt[k], sizeof(int32_t) * (W->b.nseq + 1));
 			if ((e = rad_model_forward(models[k], &W->b, W->lp[k], W->nt[k]))) rad_die(RAD_EXIT_DATA, W->where, "%s", e);
+			if ((e = rad_batch_check_logps(&W->b, W->lp[k], W->nm > 1 ? (k ? "the second model's" : "the first model's")
+			                                                          : "the model's", msg, sizeof msg)))
+				rad_die(RAD_EXIT_DATA, W->where, "%s", e);
 		}
+		if (W->b.ref_logp && (e = rad_batch_check_logps(&W->b, W->b.ref_logp, "the reference", msg, sizeof msg)))
+			rad_die(RAD_EXIT_DATA, W->where, "%s (in the stream: rerun rad-logps)", e);
 		W->batches++;
 		rad_progress("%lld batches", W->batches);
 		return 1;

@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include "eval/metrics.h"
 #include "nn/model.h"
+#include "stream/batch.h"
 
 typedef struct rad_eval_filter {
 	rad_where *where;
@@ -24,5 +25,10 @@ json_t *rad_eval_prefs(rad_model *m, const char *model_name, double beta, const 
  * pairs that pass the filter; with two models, second minus first. */
 json_t *rad_eval_likelihood(rad_model **models, const char **names, int nmodels, const rad_eval_filter *f,
                             char **inputs, int ninputs);
+
+/* NULL, or a message naming the first sequence of b whose log-prob lp[s] is not finite
+ * (NaN or infinite weights give such log-probs; they must stop a run, not become nulls or
+ * poison a mean).  whose: "the model's" or "the reference". */
+const char *rad_batch_check_logps(const rad_batch *b, const double *lp, const char *whose, char *msg, size_t n);
 
 #endif

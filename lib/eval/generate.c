@@ -9,6 +9,7 @@
 #include "nn/decode.h"
 #include "eval/generate.h"
 #include "base/jsonl.h"
+#include "tok/chat_pair.h"
 
 /* Length of the well-formed UTF-8 sequence at s[0..n) (> 0), or minus the length of its
  * maximal ill-formed prefix (Unicode's "maximal subpart", as Python's errors="replace"
@@ -70,29 +71,6 @@ typedef struct job {
 	char where[300];
 } job;
 
-/* Reads the prompt turns of o into msgs; NULL or what is wrong. */
-static const char *read_msgs(json_t *o, rad_msg **msgs, size_t *n, size_t *cap)
-{
-	json_t *pr = json_object_get(o, "prompt");
-	*n = 0;
-	if (json_is_string(pr)) {
-		if (!*cap) { *cap = 8; *msgs = rad_malloc(*cap * sizeof **msgs); }
-		(*msgs)[(*n)++] = (rad_msg){"user", json_string_value(pr)};
-		return NULL;
-	}
-	if (!json_is_array(pr) || !json_array_size(pr)) return "\"prompt\" is not a string or a non-empty list of turns";
-	size_t i;
-	json_t *t;
-	json_array_foreach(pr, i, t) {
-		json_t *r = json_object_get(t, "role"), *c = json_object_get(t, "content");
-		if (!json_is_string(r) || !json_is_string(c)) return "a prompt turn without a string role and content";
-		if (*n == *cap) { *cap = *cap ? 2 * *cap : 8; *msgs = rad_realloc(*msgs, *cap * sizeof **msgs); }
-		(*msgs)[(*n)++] = (rad_msg){json_string_value(r), json_string_value(c)};
-	}
-	if (strcmp((*msgs)[*n - 1].role, "user")) return "the last prompt turn is not a user turn";
-	return NULL;
-}
-
 typedef struct run {
 	rad_model *m;
 	rad_tokenizer *tok;
@@ -136,9 +114,14 @@ static void emit(run *R, job *j)
 	rad_text_free(&txt);
 }
 
-/* Picks the next token of job j from logits lg[V]. */
+/* Picks the next token of job j from logits lg[V].  Logits that are not finite (a model
+ * with NaN or infinite weights) stop the run: sampled, they would give token 0 forever. */
 static int32_t pick(run *R, job *j, float *lg)
 {
+	for (int v = 0; v < (int)R->nvocab; v++)
+		if (!isfinite(lg[v]))
+			rad_die(RAD_EXIT_DATA, j->where, "the model's logit of token %d is not finite (%g) at response token %zu: "
+			        "NaN or infinite weights?", v, lg[v], j->out.n + 1);
 	for (int v = (int)R->nvocab; v < R->m->cfg.vocab; v++) lg[v] = -INFINITY;
 	return rad_sample(&R->sm, lg, &R->o->sample, &j->rng);
 }
@@ -219,10 +202,14 @@ static void add(run *R, json_t *o, const char *where)
 	char err[300];
 	json_t *id = json_object_get(o, "id"), *goal = json_object_get(o, "goal");
 	size_t nm = 0;
+	/* the id seeds the sampler and goes out with the goal as C strings: a NUL would cut them */
 	if (!json_is_object(o)) why = "not a JSON object";
 	else if (!json_is_string(id)) why = "no string \"id\"";
 	else if (goal && !json_is_null(goal) && !json_is_string(goal)) why = "\"goal\" is not a string";
-	else why = read_msgs(o, &R->msgs, &nm, &R->cap);
+	else if (strlen(json_string_value(id)) != json_string_length(id) ||
+	         (json_is_string(goal) && strlen(json_string_value(goal)) != json_string_length(goal)))
+		why = "the id or goal holds a NUL character (\\u0000)";
+	else why = rad_chat_prompt_read(json_object_get(o, "prompt"), &R->msgs, &nm, &R->cap, err, sizeof err);
 	if (!why && rad_chat_encode(R->tok, R->tp, R->msgs, nm, NULL, 0, R->o->special ? RAD_TOK_SPECIAL : 0,
 	                            &j->prompt, NULL, NULL, err, sizeof err))
 		why = err;
@@ -232,6 +219,7 @@ static void add(run *R, json_t *o, const char *where)
 		if (room < 1) {
 			snprintf(toolong, sizeof toolong, "the prompt is %zu tokens, the model's context %d", j->prompt.n, R->m->cfg.ctx);
 			why = toolong;
+			R->st->too_long++;
 		}
 		j->max_new = R->o->max_new < room ? R->o->max_new : room;
 	}

@@ -34,6 +34,7 @@ typedef struct rad_gen_opts {
 
 typedef struct rad_gen_stats {
 	long long prompts, skipped, tokens, prompt_tokens, stopped;
+	long long too_long;     /* of the skipped: prompts that leave no room in the model's context */
 	double seconds;         /* wall time inside the model (prefill + steps) */
 	double decode_seconds;  /* of which the batched steps */
 } rad_gen_stats;

@@ -6,8 +6,18 @@
  * is closed after the last record).  Each score is handed to the caller the moment its
  * line arrives, so what was judged before a failure is kept.  Failures, each naming a
  * record: the judge exits (or closes its output) before scoring every record; it writes a
- * line that is not {"id": string, "score": number}, or an id it was not sent or already
- * scored; it sends nothing and reads nothing for timeout seconds while a record waits. */
+ * line that is not {"id": string, "score": number} (or one longer than 1 MiB), or an id it
+ * was not sent or already scored; it reads nothing and completes no line for timeout
+ * seconds while a record waits (bytes of a line that never ends do not count).
+ *
+ * The judge runs as the leader of its own process group.  When the run ends, whichever
+ * way, the group is ended (SIGTERM, then SIGKILL after a grace period), so nothing the
+ * judge started outlives rad-eval holding its output or standard error; so it is when
+ * rad-eval gets SIGINT, SIGTERM or SIGHUP, or exits (rad_die) while the judge runs.  A
+ * judge that is stopped (as one reading the terminal is) fails the run at once.  The
+ * judge exiting is the end of the exchange:
+ * a run where it has scored every record and exited succeeds at once, even while a child
+ * of it still holds its output open. */
 #ifndef RAD_JUDGE_H
 #define RAD_JUDGE_H
 

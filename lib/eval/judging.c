@@ -89,14 +89,18 @@ static void read_judged(const char *path, judged *j, double top)
 		json_t *id = json_object_get(o, "id"), *sc = json_object_get(o, "score"), *goal = json_object_get(o, "goal");
 		if (!json_is_object(o) || !json_is_string(id) || !json_is_number(sc))
 			rad_die(RAD_EXIT_DATA, where, "not a judged record (a string \"id\" and a numeric \"score\")");
-		if (json_object_get(j->score_by_id, json_string_value(id)))
-			rad_die(RAD_EXIT_DATA, where, "record %s: the id appears twice", json_string_value(id));
+		/* by length: ids and goals that differ after a NUL are different */
+		const char *ids = json_string_value(id);
+		size_t idn = json_string_length(id);
+		if (json_object_getn(j->score_by_id, ids, idn))
+			rad_die(RAD_EXIT_DATA, where, "record %s: the id appears twice", ids);
 		double s = json_number_value(sc);
-		json_object_set_new(j->score_by_id, json_string_value(id), json_real(s));
+		json_object_setn_new(j->score_by_id, ids, idn, json_real(s));
 		j->n++;
 		j->sum += s;
 		j->top += s >= top;
-		rad_group *g = rad_groups_get(&j->goals, json_is_string(goal) ? json_string_value(goal) : "");
+		int has_goal = json_is_string(goal);
+		rad_group *g = rad_groups_getn(&j->goals, has_goal ? json_string_value(goal) : "", has_goal ? json_string_length(goal) : 0);
 		g->n++;
 		g->sum[0] += s;
 		json_decref(o);
@@ -127,7 +131,7 @@ json_t *rad_eval_summary(char **files, int nfiles, double top_score)
 		for (size_t k = 0; k < j->goals.n; k++) {
 			const rad_group *g = &j->goals.g[k];
 			json_t *e = json_pack("{s:I, s:o}", "n", (json_int_t)g->n, "mean", json_real(g->sum[0] / g->n));
-			json_object_set_new(ct, g->key, e);
+			json_object_setn_new(ct, g->key, g->key_len, e);
 		}
 		json_object_set_new(f, "controllability", ct);
 		json_array_append_new(fs, f);
@@ -137,9 +141,10 @@ json_t *rad_eval_summary(char **files, int nfiles, double top_score)
 		size_t n = 0, cap = json_object_size(J[0].score_by_id) + 1;
 		double *a = rad_malloc(cap * sizeof *a), *b = rad_malloc(cap * sizeof *b);
 		const char *id;
+		size_t idn;
 		json_t *v;
-		json_object_foreach(J[0].score_by_id, id, v) {
-			json_t *w = json_object_get(J[1].score_by_id, id);
+		json_object_keylen_foreach(J[0].score_by_id, id, idn, v) {
+			json_t *w = json_object_getn(J[1].score_by_id, id, idn);
 			if (!w) continue;
 			a[n] = json_number_value(v);
 			b[n] = json_number_value(w);

@@ -7,19 +7,24 @@
 #include "eval/metrics.h"
 #include "base/jsonl.h"
 
-rad_group *rad_groups_get(rad_groups *gs, const char *key)
+rad_group *rad_groups_getn(rad_groups *gs, const char *key, size_t len)
 {
 	for (size_t i = 0; i < gs->n; i++)
-		if (!strcmp(gs->g[i].key, key)) return &gs->g[i];
+		if (gs->g[i].key_len == len && !memcmp(gs->g[i].key, key, len)) return &gs->g[i];
 	if (gs->n == gs->cap) {
 		gs->cap = gs->cap ? 2 * gs->cap : 16;
 		gs->g = rad_realloc(gs->g, gs->cap * sizeof *gs->g);
 	}
 	rad_group *g = &gs->g[gs->n++];
 	memset(g, 0, sizeof *g);
-	g->key = rad_strdup(key);
+	g->key = rad_malloc(len + 1);
+	memcpy(g->key, key, len);
+	g->key[len] = 0;
+	g->key_len = len;
 	return g;
 }
+
+rad_group *rad_groups_get(rad_groups *gs, const char *key) { return rad_groups_getn(gs, key, strlen(key)); }
 
 void rad_groups_free(rad_groups *gs)
 {
@@ -28,11 +33,11 @@ void rad_groups_free(rad_groups *gs)
 	memset(gs, 0, sizeof *gs);
 }
 
-static int is_number(const char *s, double *v)
+static int is_number(const rad_group *g)
 {
 	char *end;
-	*v = strtod(s, &end);
-	return *s && !*end;
+	strtod(g->key, &end);
+	return g->key_len && end == g->key + g->key_len;
 }
 
 static int by_number(const void *a, const void *b)
@@ -43,14 +48,16 @@ static int by_number(const void *a, const void *b)
 
 static int by_text(const void *a, const void *b)
 {
-	return strcmp(((const rad_group *)a)->key, ((const rad_group *)b)->key);
+	const rad_group *x = a, *y = b;
+	int c = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
+	return c ? c : (x->key_len > y->key_len) - (x->key_len < y->key_len);
 }
 
 void rad_groups_sort(rad_groups *gs)
 {
+	if (gs->n < 2) return;   /* also: qsort must not be given a null array */
 	int num = 1;
-	double v;
-	for (size_t i = 0; i < gs->n; i++) num &= is_number(gs->g[i].key, &v);
+	for (size_t i = 0; i < gs->n; i++) num &= is_number(&gs->g[i]);
 	qsort(gs->g, gs->n, sizeof *gs->g, num ? by_number : by_text);
 }
 

@@ -20,7 +20,8 @@ enum { RAD_PM_LOSS, RAD_PM_RC, RAD_PM_RR, RAD_PM_ACC, RAD_PM_MARGIN, RAD_PM_LPC,
 enum { RAD_LK_LPC, RAD_LK_TOKC, RAD_LK_LPR, RAD_LK_TOKR, RAD_LK_N };
 
 typedef struct rad_group {
-	char *key;
+	char *key;               /* NUL-terminated; key_len bytes (a goal may hold a NUL) */
+	size_t key_len;
 	long long n;
 	double sum[16];          /* RAD_PM_* or RAD_LK_* */
 } rad_group;
@@ -32,8 +33,10 @@ typedef struct rad_groups {
 } rad_groups;
 
 rad_group *rad_groups_get(rad_groups *gs, const char *key);
+rad_group *rad_groups_getn(rad_groups *gs, const char *key, size_t len);
 void rad_groups_free(rad_groups *gs);
-/* Sorts groups by key: numerically when every key is a number, else bytewise. */
+/* Sorts groups by key: numerically when every key is a number, else bytewise.  No
+ * groups, or one, is nothing to sort. */
 void rad_groups_sort(rad_groups *gs);
 
 /* Adds one pair's preference numbers to g. */

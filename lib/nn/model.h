@@ -67,8 +67,9 @@ typedef struct rad_model_config {
 void rad_model_config_gpt2(rad_model_config *c, int vocab, int ctx, int layers, int heads, int dim);
 /* Reads an HF config.json (the path of the file).  Returns NULL or a message. */
 const char *rad_model_config_read(rad_model_config *c, const char *path);
-/* Writes an HF config.json for c (GPT2LMHeadModel for "gpt2"); returns NULL or a message. */
-const char *rad_model_config_write(const rad_model_config *c, const char *path);
+/* Writes an HF config.json for c (GPT2LMHeadModel for "gpt2"), its torch_dtype naming
+ * dtype (RAD_ST_F32, _F16, _BF16: how the weights are stored); NULL or a message. */
+const char *rad_model_config_write(const rad_model_config *c, int dtype, const char *path);
 /* NULL when this build can run c, else why not. */
 const char *rad_model_config_check(const rad_model_config *c);
 

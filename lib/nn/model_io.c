@@ -1,6 +1,7 @@
 /* nn/model_io.c — HF checkpoint directories: config.json and model.safetensors. */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,122 @@ static int geti_first(json_t *o, const char *k, int dflt)
 	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
 }
 
+/* One number of the rope block: *v from `key` in the block, or (for the keys transformers
+ * also takes from there: top = 1) from the top level, or dflt when neither has it (dflt
+ * < 0: required).  Two different values are refused: a file that transformers 4 (top
+ * level) and 5 (the block) would read differently. */
+static const char *rope_number(json_t *o, json_t *blk, const char *bname, const char *key, int top_too, double dflt,
+                               double *v)
+{
+	static __thread char msg[256];
+	json_t *in = blk ? json_object_get(blk, key) : NULL, *top = top_too ? json_object_get(o, key) : NULL;
+	if (json_is_null(top)) top = NULL;
+	if ((in && !json_is_number(in)) || (top && !json_is_number(top))) {
+		snprintf(msg, sizeof msg, "%s \"%s\" is not a number", in && !json_is_number(in) ? bname : "top-level", key);
+		return msg;
+	}
+	if (in && top && json_number_value(in) != json_number_value(top)) {
+		snprintf(msg, sizeof msg, "\"%s\" is %.17g at the top level but %.17g in %s: which one the model was trained "
+		         "with is not clear", key, json_number_value(top), json_number_value(in), bname);
+		return msg;
+	}
+	if (!in && !top && dflt < 0) {
+		snprintf(msg, sizeof msg, "%s: \"%s\" is missing", bname, key);
+		return msg;
+	}
+	*v = in ? json_number_value(in) : top ? json_number_value(top) : dflt;
+	if (!(*v > 0) || !isfinite(*v)) {
+		snprintf(msg, sizeof msg, "\"%s\" must be a positive number, not %g", key, *v);
+		return msg;
+	}
+	return NULL;
+}
+
+/* The rotary positions of a Llama-family config, in either layout transformers reads:
+ * version 4's top-level "rope_theta" with a "rope_scaling" block, or version 5's
+ * "rope_parameters" block holding rope_theta and the scaling ({"rope_type": "llama3",
+ * "rope_theta": 500000.0, "factor": 8.0, ...}).  As in transformers 5, a rope_scaling
+ * block stands for rope_parameters, values in the block win over top-level ones and
+ * original_max_position_embeddings defaults to max_position_embeddings.  Anything this
+ * build would not compute as transformers does is refused: another rope type, a key it
+ * does not know (per-layer-type blocks among them), a partial rotary factor, two blocks
+ * or two values that disagree.  NULL or why not. */
+static const char *rope_read(json_t *o, rad_model_config *c)
+{
+	static __thread char msg[320];
+	static const char *keys[] = {"rope_type", "type", "rope_theta", "factor", "low_freq_factor", "high_freq_factor",
+	                             "original_max_position_embeddings", NULL};
+	json_t *rs = json_object_get(o, "rope_scaling"), *rp = json_object_get(o, "rope_parameters");
+	if (json_is_null(rs)) rs = NULL;
+	if (json_is_null(rp)) rp = NULL;
+	if ((rs && !json_is_object(rs)) || (rp && !json_is_object(rp)))
+		return rs && !json_is_object(rs) ? "\"rope_scaling\" is not an object" : "\"rope_parameters\" is not an object";
+	if (rs && rp && !json_equal(rs, rp))
+		return "both \"rope_scaling\" and \"rope_parameters\" are given, and they differ";
+	json_t *blk = rs ? rs : rp;
+	const char *bname = rs ? "rope_scaling" : "rope_parameters";
+	const char *ty = "default";
+	if (blk) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(blk, k, v) {
+			int known = 0;
+			for (int i = 0; keys[i]; i++) known |= !strcmp(k, keys[i]);
+			if (!known) {
+				snprintf(msg, sizeof msg, "%s key \"%s\" is not understood%s", bname, k,
+				         json_is_object(v) ? " (rope parameters per layer type are not supported)" : "");
+				return msg;
+			}
+		}
+		json_t *t1 = json_object_get(blk, "rope_type"), *t2 = json_object_get(blk, "type");
+		if ((t1 && !json_is_string(t1)) || (t2 && !json_is_string(t2))) {
+			snprintf(msg, sizeof msg, "%s: the rope type is not a string", bname);
+			return msg;
+		}
+		if (t1 && t2 && strcmp(json_string_value(t1), json_string_value(t2))) {
+			snprintf(msg, sizeof msg, "%s: \"rope_type\" and \"type\" differ", bname);
+			return msg;
+		}
+		if (t1 || t2) ty = json_string_value(t1 ? t1 : t2);
+	}
+	json_t *prf = json_object_get(o, "partial_rotary_factor");
+	if (prf && !json_is_null(prf) && !(json_is_number(prf) && json_number_value(prf) == 1))
+		return "\"partial_rotary_factor\": rotating part of each head is not supported";
+	double theta, factor, low, high, orig;
+	const char *e = rope_number(o, blk, bname, "rope_theta", 1, 10000.0, &theta);
+	if (e) return e;
+	c->rope_theta = (float)theta;
+	c->rope_scaling = RAD_ROPE_NONE;
+	if (!strcmp(ty, "default")) {
+		for (int i = 3; blk && keys[i]; i++)
+			if (json_object_get(blk, keys[i])) {
+				snprintf(msg, sizeof msg, "%s key \"%s\" has no meaning for the default rope type", bname, keys[i]);
+				return msg;
+			}
+		return NULL;
+	}
+	if (strcmp(ty, "llama3")) {
+		snprintf(msg, sizeof msg, "%s type \"%s\" is not supported (default and llama3 are)", bname, ty);
+		return msg;
+	}
+	if ((e = rope_number(o, blk, bname, "factor", 0, -1, &factor)) ||
+	    (e = rope_number(o, blk, bname, "low_freq_factor", 0, -1, &low)) ||
+	    (e = rope_number(o, blk, bname, "high_freq_factor", 0, -1, &high)) ||
+	    (e = rope_number(o, blk, bname, "original_max_position_embeddings", 1, c->ctx, &orig)))
+		return e;
+	if (!(high > low)) {
+		snprintf(msg, sizeof msg, "%s: high_freq_factor %g must be above low_freq_factor %g", bname, high, low);
+		return msg;
+	}
+	if (orig > 1 << 30 || orig != (int)orig) return "original_max_position_embeddings is not an integer of a sensible size";
+	c->rope_scaling = RAD_ROPE_LLAMA3;
+	c->rope_factor = (float)factor;
+	c->rope_low_freq = (float)low;
+	c->rope_high_freq = (float)high;
+	c->rope_orig_ctx = (int)orig;
+	return NULL;
+}
+
 const char *rad_model_config_read(rad_model_config *c, const char *path)
 {
 	static __thread char msg[512];
@@ -109,28 +226,16 @@ const char *rad_model_config_read(rad_model_config *c, const char *path)
 		c->out_bias = !strcmp(mt, "qwen2") ? 0 : ab;
 		c->qk_norm = !strcmp(mt, "qwen3");
 		c->tied = getb(o, "tie_word_embeddings", 0);
-		c->rope_theta = (float)getd(o, "rope_theta", 10000.0);
 		const char *why = llama_refusal(o, mt, c);
 		if (why) {
 			snprintf(msg, sizeof msg, "%s: %s", path, why);
 			json_decref(o);
 			return msg;
 		}
-		json_t *rs = json_object_get(o, "rope_scaling");
-		if (json_is_object(rs)) {
-			const char *ty = json_string_value(json_object_get(rs, "rope_type"));
-			if (!ty) ty = json_string_value(json_object_get(rs, "type"));
-			if (ty && !strcmp(ty, "llama3")) {
-				c->rope_scaling = RAD_ROPE_LLAMA3;
-				c->rope_factor = (float)getd(rs, "factor", 8.0);
-				c->rope_low_freq = (float)getd(rs, "low_freq_factor", 1.0);
-				c->rope_high_freq = (float)getd(rs, "high_freq_factor", 4.0);
-				c->rope_orig_ctx = geti(rs, "original_max_position_embeddings", 8192);
-			} else if (ty && strcmp(ty, "default")) {
-				snprintf(msg, sizeof msg, "%s: rope_scaling type \"%s\" is not supported (llama3 is)", path, ty);
-				json_decref(o);
-				return msg;
-			}
+		if ((why = rope_read(o, c))) {
+			snprintf(msg, sizeof msg, "%s: %s", path, why);
+			json_decref(o);
+			return msg;
 		}
 	} else {
 		snprintf(msg, sizeof msg, "%s: model_type \"%s\" is not supported (gpt2, llama, mistral, qwen2 and qwen3 are)", path, mt);
@@ -152,7 +257,7 @@ static json_t *json_float(float f)
 }
 
 /* The HF config.json of a Llama-family configuration (keys in HF's order). */
-static json_t *llama_config_json(const rad_model_config *c)
+static json_t *llama_config_json(const rad_model_config *c, const char *dtype)
 {
 	const char *mt = c->model_type;
 	const char *arch = !strcmp(mt, "qwen2") ? "Qwen2ForCausalLM" : !strcmp(mt, "qwen3") ? "Qwen3ForCausalLM" :
@@ -194,15 +299,17 @@ static json_t *llama_config_json(const rad_model_config *c)
 		if (strcmp(mt, "mistral")) json_object_set_new(o, "use_sliding_window", json_false());
 	}
 	json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tied));
-	json_object_set_new(o, "torch_dtype", json_string("float32"));
+	json_object_set_new(o, "torch_dtype", json_string(dtype));
 	json_object_set_new(o, "vocab_size", json_integer(c->vocab));
 	return o;
 }
 
-const char *rad_model_config_write(const rad_model_config *c, const char *path)
+const char *rad_model_config_write(const rad_model_config *c, int dtype, const char *path)
 {
 	static __thread char msg[512];
-	json_t *o = strcmp(c->model_type, "gpt2") ? llama_config_json(c) : NULL;
+	/* the dtype of the weights on disk, as transformers names it */
+	const char *dt = dtype == RAD_ST_BF16 ? "bfloat16" : dtype == RAD_ST_F16 ? "float16" : "float32";
+	json_t *o = strcmp(c->model_type, "gpt2") ? llama_config_json(c, dt) : NULL;
 	if (o) goto write;
 	o = json_object();
 	json_object_set_new(o, "activation_function", json_string("gelu_new"));
@@ -224,7 +331,7 @@ const char *rad_model_config_write(const rad_model_config *c, const char *path)
 	json_object_set_new(o, "n_positions", json_integer(c->ctx));
 	json_object_set_new(o, "resid_pdrop", json_real(0.0));
 	json_object_set_new(o, "tie_word_embeddings", json_boolean(c->tied));
-	json_object_set_new(o, "torch_dtype", json_string("float32"));
+	json_object_set_new(o, "torch_dtype", json_string(dt));
 	json_object_set_new(o, "vocab_size", json_integer(c->vocab));
 write:;
 	char tmp[1100];
@@ -233,6 +340,7 @@ write:;
 	json_decref(o);
 	if (rc != 0 || rename(tmp, path) != 0) {
 		snprintf(msg, sizeof msg, "%s: cannot write: %s", path, strerror(errno));
+		unlink(tmp);   /* nothing half-written stays behind */
 		return msg;
 	}
 	return NULL;
@@ -408,12 +516,18 @@ fail:
 	return msg;
 }
 
+/* Both files are written under temporary names first and renamed only when both are
+ * complete, so a failed write (a full disk) leaves no partial file and the directory's
+ * old checkpoint, if any, as it was. */
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 {
 	static __thread char msg[3072];
-	char path[1024], tmp[1100];
-	snprintf(path, sizeof path, "%s/config.json", dir);
-	const char *e = rad_model_config_write(&m->cfg, path);
+	char cfg[1024], cfg_tmp[1100], st[1024], st_tmp[1100];
+	snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+	snprintf(cfg_tmp, sizeof cfg_tmp, "%s.tmp", cfg);
+	snprintf(st, sizeof st, "%s/model.safetensors", dir);
+	snprintf(st_tmp, sizeof st_tmp, "%s.tmp", st);
+	const char *e = rad_model_config_write(&m->cfg, dtype, cfg_tmp);
 	if (e) return e;
 	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
 	for (int i = 0; i < m->ntensors; i++) {
@@ -427,13 +541,16 @@ const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 		o[i].cols = t->cols;
 		o[i].transposed = t->transposed;
 	}
-	snprintf(path, sizeof path, "%s/model.safetensors", dir);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	e = rad_st_write(tmp, o, m->ntensors, dtype, NULL);
+	e = rad_st_write(st_tmp, o, m->ntensors, dtype, NULL);   /* removes its file on failure */
 	free(o);
-	if (e) return e;
-	if (rename(tmp, path) != 0) {
-		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+	if (e) {
+		unlink(cfg_tmp);
+		return e;
+	}
+	if (rename(st_tmp, st) != 0 || rename(cfg_tmp, cfg) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", dir, strerror(errno));
+		unlink(st_tmp);
+		unlink(cfg_tmp);
 		return msg;
 	}
 	return NULL;

@@ -220,6 +220,8 @@ const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype
 		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
 		return msg;
 	}
+	struct stat sb;
+	int regular = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode);   /* not /dev/full, not a pipe */
 	uint64_t hl = jl + pad;
 	unsigned char hb[8];
 	for (int i = 0; i < 8; i++) hb[i] = (unsigned char)(hl >> (8 * i));
@@ -253,6 +255,7 @@ const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype
 	if (fclose(f) != 0) bad = 1;
 	if (bad) {
 		snprintf(msg, sizeof msg, "%s: write failed: %s", path, strerror(errno));
+		if (regular) unlink(path);   /* a truncated file must not pass for a checkpoint */
 		return msg;
 	}
 	return NULL;

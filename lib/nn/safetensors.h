@@ -56,7 +56,8 @@ typedef struct rad_st_out {
 
 /* Writes the tensors (in the order given) to path in dtype RAD_ST_F32 or RAD_ST_BF16,
  * with metadata {"format": "pt"} plus meta_kv (NULL-terminated key, value list, may be
- * NULL).  Writes path directly (callers rename); fsyncs.  NULL or a message. */
+ * NULL).  Writes path directly (callers rename); fsyncs.  NULL or a message; on failure
+ * (a full disk) the partial file is removed. */
 const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype, const char *const *meta_kv);
 
 #endif

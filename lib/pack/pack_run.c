@@ -233,6 +233,39 @@ static void open_writer(run *R, int known)
 	json_decref(m);
 }
 
+/* What was dropped, by reason, as one phrase ("14 too long for --max-length 1024, ..."). */
+static void drops_text(const rad_pack_run_opts *o, const rad_pack_counts *c, char *out, size_t n)
+{
+	size_t k = 0;
+	out[0] = 0;
+	if (c->drop_long) {
+		if (o->trunc.drop) k += snprintf(out + k, n - k, "%lld too long (--overflow drop)", c->drop_long);
+		else k += snprintf(out + k, n - k, "%lld too long for --max-length %d%s", c->drop_long, o->trunc.max_length,
+		                   o->trunc.max_prompt_length ? "" : " (their prompts fill it: --max-prompt-length N cuts a prompt to N tokens and keeps the pair)");
+	}
+	if (c->drop_empty && k < n)
+		k += snprintf(out + k, n - k, "%s%lld with an empty completion", k ? ", " : "", c->drop_empty);
+	if (c->dropped_last && k < n)
+		snprintf(out + k, n - k, "%s%lld in short last batches (--drop-last)", k ? ", " : "", c->dropped_last);
+}
+
+/* Pairs came in and no batch goes out: the run is a failure, not an empty success. */
+static void no_batch_is_fatal(const rad_pack_run_opts *o, const rad_pack_counts *c)
+{
+	if (c->batches || !c->read) return;
+	char why[512];
+	drops_text(o, c, why, sizeof why);
+	rad_die(RAD_EXIT_DATA, NULL, "no batch: all %lld pairs were dropped: %s", c->read, why);
+}
+
+void rad_pack_report_drops(const rad_pack_run_opts *o, const rad_pack_counts *c)
+{
+	if (!c->drop_long && !c->drop_empty && !c->dropped_last) return;
+	char why[512];
+	drops_text(o, c, why, sizeof why);
+	rad_warn(NULL, "%lld of %lld pairs dropped: %s", c->drop_long + c->drop_empty + c->dropped_last, c->read, why);
+}
+
 /* Copies standard input to a temporary stream, so later epochs can read it again. */
 static void spool_stdin(void)
 {
@@ -266,14 +299,17 @@ void rad_pack_run(const rad_pack_run_opts *o, char *const *inputs, int ninputs, 
 	if (mem) read_pairs(&R, put_list, mem, 0);
 	if (o->dry_run) {
 		run_pass(&R, mem);
+		no_batch_is_fatal(o, c);
 	} else {
 		if (!streaming) run_pass(&R, mem);   /* the plan: counts only */
+		if (!streaming) no_batch_is_fatal(o, c);
 		long long planned = c->batches;
 		if (streaming) R.lazy_writer = 1;
 		else open_writer(&R, 1);
 		run_pass(&R, mem);
 		if (!streaming && c->batches != planned)
 			rad_die(RAD_EXIT_DATA, NULL, "internal: %lld batches written, %lld planned", c->batches, planned);
+		no_batch_is_fatal(o, c);   /* streaming: only now known; the output is removed */
 		rad_writer_close(R.w);
 	}
 	rad_progress_done();

@@ -38,9 +38,12 @@ typedef struct rad_pack_counts {
 
 /* Packs the pairs streams inputs[n] ("-" is standard input: once at most, and alone when
  * there are several epochs without a full shuffle) into o->output and fills c.  Bad input
- * is fatal (exit 1). */
+ * is fatal (exit 1), and so is input whose every pair is dropped (no batch), with the
+ * reasons. */
 void rad_pack_run(const rad_pack_run_opts *o, char *const *inputs, int ninputs, rad_pack_counts *c);
 void rad_pack_counts_free(rad_pack_counts *c);
+/* One line on stderr when pairs were dropped: how many of how many, and why. */
+void rad_pack_report_drops(const rad_pack_run_opts *o, const rad_pack_counts *c);
 
 /* The plan as --plan and --dry-run write it: the counts, the padding, per-epoch batches. */
 json_t *rad_pack_plan_json(const rad_pack_run_opts *o, const rad_pack_counts *c);

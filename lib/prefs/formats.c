@@ -68,10 +68,12 @@ int rad_json_score(const json_t *v, double *out)
 		return isfinite(*out);
 	}
 	if (json_is_string(v)) {
+		/* the whole string, by its length: "4\u00005" is no score */
 		const char *s = json_string_value(v);
+		size_t n = json_string_length(v);
 		char *end;
 		double d = strtod(s, &end);
-		if (end == s || *end || !isfinite(d) || strspn(s, "+-.0123456789") != strlen(s)) return 0;
+		if (end == s || end != s + n || !isfinite(d) || strspn(s, "+-.0123456789") != n) return 0;
 		*out = d;
 		return 1;
 	}
@@ -83,7 +85,8 @@ int rad_json_score(const json_t *v, double *out)
 static int has_hh_markers(const json_t *s)
 {
 	const char *t = json_string_value(s);
-	return t && strstr(t, "\n\nHuman:") && strstr(t, "\n\nAssistant:");
+	size_t n = json_string_length(s);
+	return t && memmem(t, n, "\n\nHuman:", 8) && memmem(t, n, "\n\nAssistant:", 12);
 }
 
 int rad_prefs_detect(const json_t *in, char *why, size_t whysz)
@@ -163,8 +166,12 @@ static int append_messages(json_t *dst, const json_t *list, const char *role_key
 	json_t *m;
 	json_array_foreach(list, i, m) {
 		if (!json_is_object(m)) return invalid(why, n, "%s[%zu] is not an object", what, i);
-		const char *r = json_string_value(json_object_get(m, role_key));
-		const char *role = canonical_role(r);
+		json_t *rv = json_object_get(m, role_key);
+		const char *r = json_string_value(rv);
+		/* "user\u0000x" is no role: compared by length */
+		const char *role = r && strlen(r) == json_string_length(rv) ? canonical_role(r) : NULL;
+		if (r && !role && strlen(r) != json_string_length(rv))
+			return invalid(why, n, "%s[%zu]: %s holds a NUL character (\\u0000)", what, i, role_key);
 		if (!role)
 			return invalid(why, n, "%s[%zu]: %s %s%s%s is not system, user or assistant", what, i,
 				role_key, r ? "\"" : "", r ? r : "missing", r ? "\"" : "");

@@ -53,25 +53,57 @@ static void swap_keys(json_t *o, const char *a, const char *b)
 	json_object_set_new(o, b, x);
 }
 
-/* Scores through the scale and the tie/inversion policies; 0 when the pair is dropped. */
-static int apply_scores(rad_normalize *n, json_t *pair)
+/* The raw score of one side checked against the source range, under the policy; 0 when the
+ * pair goes (dropped, or an error in why). */
+static int in_range(rad_normalize *n, const char *key, double *v, char *why, size_t whysz)
+{
+	if (rad_scale_accepts(&n->scale, *v)) return 1;
+	if (n->out_of_range == RAD_RANGE_CLAMP) {
+		*v = rad_scale_clamp(&n->scale, *v);
+		n->counts.clamped++;
+		return 1;
+	}
+	if (n->out_of_range == RAD_RANGE_DROP) return 0;
+	char num[40], range[96];
+	rad_score_text(num, *v);
+	rad_scale_source_text(&n->scale, range);
+	if (n->scale.mode == RAD_SCALE_NONE)
+		snprintf(why, whysz, "%s %s is off the scale %s, where --scale-by none keeps scores: map the scores "
+		         "onto it with --scale-by linear --from LO:HI (or --scale-by rank), or --out-of-range drop|clamp",
+		         key, num, range + strlen("--scale "));
+	else
+		snprintf(why, whysz, "%s %s is outside %s: widen --from to the scores' range, or --out-of-range drop|clamp",
+		         key, num, range);
+	return 0;
+}
+
+/* Scores through the scale and the tie/inversion policies. */
+static int apply_scores(rad_normalize *n, json_t *pair, char *why, size_t whysz)
 {
 	rad_normalize_counts *c = &n->counts;
 	json_t *jc = json_object_get(pair, "score_chosen"), *jr = json_object_get(pair, "score_rejected");
 	if (!json_is_number(jc) || !json_is_number(jr)) {
 		rad_hist_add_null(&n->hist);
 		rad_hist_add_null(&n->hist);
-		return 1;
+		return RAD_NORMALIZE_PAIR;
 	}
-	double vc = rad_scale_apply(&n->scale, json_number_value(jc)), vr = rad_scale_apply(&n->scale, json_number_value(jr));
+	double vc = json_number_value(jc), vr = json_number_value(jr);
+	*why = 0;
+	if (!in_range(n, "score_chosen", &vc, why, whysz) || !in_range(n, "score_rejected", &vr, why, whysz)) {
+		if (*why) return RAD_NORMALIZE_ERROR;
+		c->range_drop++;
+		return RAD_NORMALIZE_DROP;
+	}
+	vc = rad_scale_apply(&n->scale, vc);
+	vr = rad_scale_apply(&n->scale, vr);
 	json_object_set_new(pair, "score_chosen", json_real(vc));
 	json_object_set_new(pair, "score_rejected", json_real(vr));
 	if (vc == vr) {
 		c->ties++;
-		if (n->ties == RAD_ORDER_DROP) { c->tie_drop++; return 0; }
+		if (n->ties == RAD_ORDER_DROP) { c->tie_drop++; return RAD_NORMALIZE_DROP; }
 	} else if (vc < vr) {
 		c->inverted++;
-		if (n->inverted == RAD_ORDER_DROP) { c->inv_drop++; return 0; }
+		if (n->inverted == RAD_ORDER_DROP) { c->inv_drop++; return RAD_NORMALIZE_DROP; }
 		if (n->inverted == RAD_ORDER_SWAP) {
 			c->inv_swap++;
 			swap_keys(pair, "chosen", "rejected");
@@ -84,7 +116,7 @@ static int apply_scores(rad_normalize *n, json_t *pair)
 	}
 	rad_hist_add(&n->hist, vc);
 	rad_hist_add(&n->hist, vr);
-	return 1;
+	return RAD_NORMALIZE_PAIR;
 }
 
 int rad_normalize_record(rad_normalize *n, const json_t *in, json_t **out, char *why, size_t whysz)
@@ -103,7 +135,7 @@ int rad_normalize_record(rad_normalize *n, const json_t *in, json_t **out, char 
 		snprintf(why, whysz, "a score is missing or not a number (--missing)");
 		return RAD_NORMALIZE_ERROR;
 	}
-	if (!apply_scores(n, pair)) { json_decref(pair); return RAD_NORMALIZE_DROP; }
+	if ((st = apply_scores(n, pair, why, whysz)) != RAD_NORMALIZE_PAIR) { json_decref(pair); return st; }
 	c->out++;
 	c->formats[info.format]++;
 	*out = pair;
@@ -113,20 +145,22 @@ int rad_normalize_record(rad_normalize *n, const json_t *in, json_t **out, char 
 void rad_normalize_summary(const rad_normalize *n)
 {
 	const rad_normalize_counts *c = &n->counts;
-	long long dropped = c->missing + c->tie_drop + c->inv_drop;
+	long long dropped = c->missing + c->tie_drop + c->inv_drop + c->range_drop;
 	for (int i = 0; i < RAD_NORMALIZE_REASONS; i++) dropped += c->dropped_by[i];
 	if (!rad_verbose) {
-		if (dropped || c->invalid)
-			rad_warn(NULL, "%lld of %lld records dropped, %lld invalid skipped (--verbose for reasons)",
-				dropped, c->in, c->invalid);
+		if (dropped || c->invalid || c->clamped)
+			rad_warn(NULL, "%lld of %lld records dropped, %lld invalid skipped, %lld scores clamped into the range (--verbose for reasons)",
+				dropped, c->in, c->invalid, c->clamped);
 		return;
 	}
 	fprintf(stderr, "%s: records in %lld, pairs out %lld, invalid skipped %lld, dropped %lld", rad_prog,
 		c->in, c->out, c->invalid, dropped);
-	fprintf(stderr, " (missing score %lld, tie %lld, inverted %lld", c->missing, c->tie_drop, c->inv_drop);
+	fprintf(stderr, " (missing score %lld, tie %lld, inverted %lld, out of range %lld", c->missing, c->tie_drop,
+		c->inv_drop, c->range_drop);
 	for (int i = 0; i < RAD_NORMALIZE_REASONS && c->drop_reasons[i]; i++)
 		fprintf(stderr, ", %s %lld", c->drop_reasons[i], c->dropped_by[i]);
-	fprintf(stderr, "); ties %lld, inverted %lld (swapped %lld)", c->ties, c->inverted, c->inv_swap);
+	fprintf(stderr, "); ties %lld, inverted %lld (swapped %lld); scores clamped %lld", c->ties, c->inverted,
+		c->inv_swap, c->clamped);
 	if (c->unrated) fprintf(stderr, "; completions without full ratings %lld", c->unrated);
 	fprintf(stderr, "; formats:");
 	for (int f = 1; f < RAD_FMT_COUNT; f++)

@@ -13,6 +13,9 @@
 #include "prefs/scores.h"
 
 enum rad_missing_policy { RAD_MISSING_DROP, RAD_MISSING_ERROR, RAD_MISSING_NULL };
+/* A score outside the scale's source range (rad_scale_accepts): an error naming the way to
+ * map it, the pair dropped, or the score moved to the range's nearest end. */
+enum rad_range_policy { RAD_RANGE_ERROR, RAD_RANGE_DROP, RAD_RANGE_CLAMP };
 /* score_chosen == score_rejected (keep or drop) and score_chosen < score_rejected. */
 enum rad_order_policy { RAD_ORDER_KEEP, RAD_ORDER_DROP, RAD_ORDER_SWAP };
 
@@ -21,7 +24,8 @@ enum rad_order_policy { RAD_ORDER_KEEP, RAD_ORDER_DROP, RAD_ORDER_SWAP };
 
 typedef struct rad_normalize_counts {
 	long long in, out, invalid;
-	long long missing, tie_drop, inv_drop;   /* dropped by the policies */
+	long long missing, tie_drop, inv_drop, range_drop;   /* dropped by the policies */
+	long long clamped;                       /* scores moved into the source range */
 	long long ties, inverted, inv_swap;      /* seen, whatever the policy; swapped */
 	long long unrated;                       /* raw UltraFeedback completions left out */
 	const char *drop_reasons[RAD_NORMALIZE_REASONS];
@@ -33,6 +37,7 @@ typedef struct rad_normalize {
 	rad_prefs_opts prefs;
 	rad_scale scale;
 	int missing;             /* enum rad_missing_policy */
+	int out_of_range;        /* enum rad_range_policy */
 	int ties, inverted;      /* enum rad_order_policy */
 	rad_normalize_counts counts;
 	rad_hist hist;           /* the scores written, on the target scale */
@@ -51,12 +56,13 @@ void rad_normalize_ready(rad_normalize *n);
 enum { RAD_NORMALIZE_PAIR,      /* *out (a new reference) is the pair to write */
        RAD_NORMALIZE_DROP,      /* dropped and counted */
        RAD_NORMALIZE_INVALID,   /* malformed (counted as invalid); why says how */
-       RAD_NORMALIZE_ERROR };   /* a score is missing and the policy is error; why says so */
+       RAD_NORMALIZE_ERROR };   /* a score is missing or off the scale and the policy is error;
+                                   why says so */
 /* One input record, counted. */
 int rad_normalize_record(rad_normalize *n, const json_t *in, json_t **out, char *why, size_t whysz);
 
 /* On stderr: with --verbose the counts, the reasons and the histogram; otherwise one line
- * when records were dropped or skipped. */
+ * when records were dropped or skipped or scores clamped. */
 void rad_normalize_summary(const rad_normalize *n);
 
 #endif

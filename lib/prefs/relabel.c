@@ -25,6 +25,8 @@ void rad_relabel_init(rad_relabel *rl)
 	memset(rl, 0, sizeof *rl);
 	rl->mode = RAD_MODE_RA;
 	rl->placement = RAD_PLACE_SYSTEM;
+	rl->scale_lo = 1;
+	rl->scale_hi = 10;
 }
 
 static void clear_template(rad_relabel *rl)
@@ -149,6 +151,26 @@ int rad_relabel_set_goal(rad_relabel *rl, const char *spec, char *err, size_t n)
 	return 1;
 }
 
+const char *rad_relabel_check_scale(const rad_relabel *rl, const double *values, int side, char *why, size_t n)
+{
+	for (int a = 0; a < rl->nattrs; a++) {
+		if (values[a] >= rl->scale_lo && values[a] <= rl->scale_hi) continue;
+		char v[40], lo[40], hi[40], name[96];
+		rad_score_text(v, values[a]);
+		rad_score_text(lo, rl->scale_lo);
+		rad_score_text(hi, rl->scale_hi);
+		if (side < 0) snprintf(name, sizeof name, "the goal's %s", rl->attrs[a]);
+		else if (!strcmp(rl->attrs[a], "overall")) snprintf(name, sizeof name, "%s", side ? "score_rejected" : "score_chosen");
+		else snprintf(name, sizeof name, "%s.%s", side ? "ratings_rejected" : "ratings_chosen", rl->attrs[a]);
+		if (side < 0) snprintf(why, n, "%s %s is off the goal text's scale %s-%s", name, v, lo, hi);
+		else snprintf(why, n, "%s %s is off the goal text's scale %s-%s: put the scores on it with "
+		              "rad-score-normalize --scale %s:%s --scale-by linear --from LO:HI (or --scale-by rank)",
+		              name, v, lo, hi, lo, hi);
+		return why;
+	}
+	return NULL;
+}
+
 char *rad_relabel_goal_text(const rad_relabel *rl, const double *values, size_t *len)
 {
 	size_t cap = 1;
@@ -224,8 +246,11 @@ static int check_pair(const json_t *pair, char *why, size_t n)
 	json_t *m;
 	int users = 0;
 	json_array_foreach(p, i, m) {
-		const char *role = json_string_value(json_object_get(m, "role"));
-		if (!role || (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant")))
+		json_t *rv = json_object_get(m, "role");
+		const char *role = json_string_value(rv);
+		/* by length too: "user\u0000x" is no role */
+		if (!role || strlen(role) != json_string_length(rv) ||
+		    (strcmp(role, "system") && strcmp(role, "user") && strcmp(role, "assistant")))
 			return fail(why, n, "prompt[%zu]: \"role\" must be system, user or assistant", i);
 		if (!json_is_string(json_object_get(m, "content")))
 			return fail(why, n, "prompt[%zu]: \"content\" must be a string", i);
@@ -376,6 +401,8 @@ int rad_relabel_pair(rad_relabel *rl, const json_t *pair, json_t *out[2], int *n
 		if (side == 0 ? !want_pos : !want_neg) continue;
 		for (int a = 0; a < rl->nattrs; a++)
 			if (!side_value(rl, pair, a, side, &vals[side][a], why, n)) return RAD_RELABEL_INVALID;
+		if (rad_relabel_check_scale(rl, vals[side], side, why, n))
+			return RAD_RELABEL_INVALID;
 	}
 	rl->pairs_in++;
 	for (int side = 0; side < 2; side++) {

@@ -11,7 +11,12 @@
  * A copy is the input object with "prompt" carrying the goal, chosen/rejected (and their
  * scores and ratings, so each still describes its own text) swapped for a flipped copy,
  * "id" = source id + "#pos"/"#neg"/"#dup1"/"#dup2" (the source id when one copy), and
- * "source_id", "half" ("pos"|"neg"|"") and "goal" (the text, "" if none) added last. */
+ * "source_id", "half" ("pos"|"neg"|"") and "goal" (the text, "" if none) added last.
+ *
+ * The goal text states a scale (the paper's: 1-10), so a goal value off it would ask the
+ * model for something the text calls impossible (a reward model's -0.754, a 0-100 score
+ * of 90): such a pair is invalid, with a message naming how rad-score-normalize puts
+ * scores on the scale. */
 #ifndef RAD_RELABEL_H
 #define RAD_RELABEL_H
 
@@ -43,6 +48,7 @@ typedef struct rad_relabel {
 	int nsegs;
 	int fixed;                    /* a fixed goal: fixed_values per attribute */
 	double fixed_values[RAD_GOAL_MAX_ATTRS];
+	double scale_lo, scale_hi;    /* the scale the goal text states (default 1:10) */
 	/* counts */
 	long long pairs_in, copies_out, dropped_fine, copies_pos, copies_neg;
 } rad_relabel;
@@ -55,6 +61,9 @@ int rad_relabel_set_paper_template(rad_relabel *rl, const char *attrs, char *err
 int rad_relabel_set_template(rad_relabel *rl, const char *text, size_t len, char *err, size_t n);
 /* A fixed goal: "10" (every attribute of the template) or "overall=10,helpfulness=5". */
 int rad_relabel_set_goal(rad_relabel *rl, const char *spec, char *err, size_t n);
+/* NULL, or why goal values (one per rl->attrs) cannot go into the text: one is off the
+ * scale.  side: whose values they are, 0 the chosen's, 1 the rejected's, -1 a fixed goal's. */
+const char *rad_relabel_check_scale(const rad_relabel *rl, const double *values, int side, char *why, size_t n);
 /* The goal text for the given attribute values (one per rl->attrs), malloc'd. */
 char *rad_relabel_goal_text(const rad_relabel *rl, const double *values, size_t *len);
 

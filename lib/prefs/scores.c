@@ -48,17 +48,21 @@ int rad_parse_range(const char *text, double *lo, double *hi)
 	return 1;
 }
 
+/* The most decimals a step is printed with; smaller steps are used unprinted. */
+#define MAX_STEP_DECIMALS 30
+
 int rad_scale_set_step(rad_scale *s, double step)
 {
 	if (!isfinite(step) || step < 0) return 0;
 	s->step = step;
-	/* The fewest decimals that print the step exactly enough (0.5 -> 1, 0.25 -> 2). */
+	/* The fewest decimals that print the step to within a billionth of itself (0.5 -> 1,
+	 * 0.25 -> 2, 1e-12 -> 12): relative, so that a tiny step is not taken for 0. */
 	s->step_decimals = 0;
-	while (s->step_decimals < 12) {
+	for (;;) {
 		char buf[64];
 		snprintf(buf, sizeof buf, "%.*f", s->step_decimals, step);
-		if (fabs(strtod(buf, NULL) - step) <= 1e-12 * fmax(1, step)) break;
-		s->step_decimals++;
+		if (fabs(strtod(buf, NULL) - step) <= 1e-9 * step) break;
+		if (++s->step_decimals > MAX_STEP_DECIMALS) { s->step_decimals = -1; break; }
 	}
 	return 1;
 }
@@ -66,8 +70,11 @@ int rad_scale_set_step(rad_scale *s, double step)
 double rad_round_step(double v, double step, int decimals)
 {
 	if (!(step > 0)) return v;
-	double r = round(v / step) * step;
-	char buf[400];
+	double q = v / step;
+	if (!isfinite(q) || fabs(q) >= 0x1p52) return v;   /* no multiple of step lies between v's neighbours */
+	double r = round(q) * step;
+	if (decimals < 0) return r;
+	char buf[400];   /* 309 digits before the point, MAX_STEP_DECIMALS after */
 	snprintf(buf, sizeof buf, "%.*f", decimals, r);
 	return strtod(buf, NULL);
 }
@@ -104,13 +111,52 @@ static size_t count_below(const double *a, size_t n, double v, int strict)
 	return lo;
 }
 
+int rad_scale_accepts(const rad_scale *s, double v)
+{
+	switch (s->mode) {
+	case RAD_SCALE_LINEAR: return v >= s->from_lo && v <= s->from_hi;
+	case RAD_SCALE_NONE: return v >= s->lo && v <= s->hi;
+	default: return 1;
+	}
+}
+
+const char *rad_scale_source_text(const rad_scale *s, char out[96])
+{
+	char a[40], b[40];
+	int linear = s->mode == RAD_SCALE_LINEAR;
+	rad_score_text(a, linear ? s->from_lo : s->lo);
+	rad_score_text(b, linear ? s->from_hi : s->hi);
+	snprintf(out, 96, "%s %s:%s", linear ? "--from" : "--scale", a, b);
+	return out;
+}
+
+double rad_scale_clamp(const rad_scale *s, double v)
+{
+	if (s->mode == RAD_SCALE_RANK) return v;
+	double lo = s->mode == RAD_SCALE_LINEAR ? s->from_lo : s->lo, hi = s->mode == RAD_SCALE_LINEAR ? s->from_hi : s->hi;
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* lo + t (hi - lo); when hi - lo is too wide for a double, a weighted sum instead, which
+ * cannot overflow for t in [0, 1]. */
+static double lerp(double lo, double hi, double t)
+{
+	double d = hi - lo;
+	return isfinite(d) ? lo + t * d : lo * (1 - t) + hi * t;
+}
+
 double rad_scale_apply(const rad_scale *s, double v)
 {
 	double r = v;
 	switch (s->mode) {
-	case RAD_SCALE_LINEAR:
-		r = s->lo + (v - s->from_lo) / (s->from_hi - s->from_lo) * (s->hi - s->lo);
+	case RAD_SCALE_LINEAR: {
+		/* The plain formula where the ranges fit a double (its roundings are the ones people
+		 * check by hand); a --from wider than that is measured in halves. */
+		double w = s->from_hi - s->from_lo;
+		double t = isfinite(w) ? (v - s->from_lo) / w : (v / 2 - s->from_lo / 2) / (s->from_hi / 2 - s->from_lo / 2);
+		r = lerp(s->lo, s->hi, t);
 		break;
+	}
 	case RAD_SCALE_RANK: {
 		double q = 0.5;
 		if (s->n > 1) {
@@ -122,7 +168,7 @@ double rad_scale_apply(const rad_scale *s, double v)
 			if (rank > s->n - 1) rank = s->n - 1;
 			q = rank / (double)(s->n - 1);
 		}
-		r = s->lo + q * (s->hi - s->lo);
+		r = lerp(s->lo, s->hi, q);
 		break;
 	}
 	default:

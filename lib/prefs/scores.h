@@ -7,7 +7,10 @@
  *   rank    lo + q * (hi - lo), q = the mid-rank quantile of s among all scores seen in a
  *           first pass (ties share their mean rank; one distinct value maps to the middle)
  * then, with a rounding step > 0, to the nearest multiple of the step (printed without
- * binary noise: 0.1-steps give 7.3, not 7.300000000000001). */
+ * binary noise: 0.1-steps give 7.3, not 7.300000000000001).  Raw scores are expected in
+ * a source range: from_lo..from_hi for linear, the target range itself for none (the
+ * scores are kept); rank takes any.  Within it the mapping cannot overflow, whatever the
+ * ranges (-1e308:1e308 included). */
 #ifndef RAD_SCORES_H
 #define RAD_SCORES_H
 
@@ -25,7 +28,7 @@ typedef struct rad_scale {
 	double lo, hi;         /* target range (default 1:10) */
 	double from_lo, from_hi;   /* source range for linear */
 	double step;           /* rounding step, 0 = none */
-	int step_decimals;     /* digits after the point in step, for exact printing */
+	int step_decimals;     /* digits after the point in step, for exact printing; -1: none do */
 	double *sorted;        /* rank: every score of the first pass, sorted */
 	size_t n, cap;
 } rad_scale;
@@ -39,10 +42,17 @@ int rad_scale_set_step(rad_scale *s, double step);
 /* Rank: one score of the first pass; then rad_scale_rank_ready once all are in. */
 void rad_scale_rank_add(rad_scale *s, double v);
 void rad_scale_rank_ready(rad_scale *s);
-/* The mapped (and rounded) score. */
+/* 1 when v lies in the source range of the scale (always, for rank). */
+int rad_scale_accepts(const rad_scale *s, double v);
+/* The source range as text ("--from 0:1", "--scale 1:10"), for messages. */
+const char *rad_scale_source_text(const rad_scale *s, char out[96]);
+/* v moved into the source range (the nearest end). */
+double rad_scale_clamp(const rad_scale *s, double v);
+/* The mapped (and rounded) score.  Not finite only for a v outside the source range. */
 double rad_scale_apply(const rad_scale *s, double v);
 /* v rounded to the nearest multiple of step, printed with `decimals` digits and read
- * back, so the result is the double nearest the decimal. */
+ * back, so the result is the double nearest the decimal (decimals < 0: not printed).  A v
+ * so large that the step is below its precision is returned as it is. */
 double rad_round_step(double v, double step, int decimals);
 
 /* A histogram of scores: each distinct value while there are at most RAD_HIST_DISTINCT

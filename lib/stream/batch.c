@@ -90,6 +90,10 @@ static int take_strs(const rad_rec *r, const char *name, int npair, char **dst)
 	for (int i = 0; i < npair; i++) {
 		uint32_t len;
 		const char *s = rad_rec_strs_at(f, i, &len);
+		if (memchr(s, 0, len)) {   /* a C string from here on: cut at the NUL, two ids would be one */
+			snprintf(msg, sizeof msg, "BTCH record: string %d of '%s' holds a NUL", i, name);
+			return 0;
+		}
 		dst[i] = rad_malloc(len + 1);
 		memcpy(dst[i], s, len);
 		dst[i][len] = 0;

@@ -1,6 +1,7 @@
 /* stream/dump.c — showing any record to a person as JSON; summary statistics of a stream. */
 #include "stream/dump.h"
 #include "base/cli.h"
+#include "base/jsonl.h"
 #include "tok/tokenizer.h"
 
 #include <math.h>
@@ -254,11 +255,29 @@ static char jmsg[160];
 
 static double as_double(const json_t *e) { return json_is_null(e) ? NAN : json_number_value(e); }
 
+/* Names as a stream reader takes them (record.c): printable ASCII, nothing else. */
+static int printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] >= 0x7f) return 0;
+	return 1;
+}
+
+/* A stream's strings hold no NUL (rad-stream(5)): every reader keeps ids and goals as C
+ * strings, so one would be cut there and two ids become one. */
+static int has_nul(const json_t *s) { return strlen(json_string_value(s)) != json_string_length(s); }
+
+static const char *nul_message(const char *key)
+{
+	snprintf(jmsg, sizeof jmsg, "field '%.40s' holds a NUL (\\u0000), which a stream's strings cannot (rad-stream(5))", key);
+	return jmsg;
+}
+
 const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 {
 	const json_t *t = json_object_get(o, "type");
-	if (!json_is_object(o) || !json_is_string(t) || json_string_length(t) != 4)
-		return "a record needs a 4-letter \"type\"";
+	if (!json_is_object(o) || !json_is_string(t) || json_string_length(t) != 4 || !printable(json_string_value(t), 4))
+		return "a record needs a \"type\" of 4 printable ASCII letters";
 	const char *ts = json_string_value(t);
 	uint32_t type = RAD_TYPE(ts[0], ts[1], ts[2], ts[3]);
 	if (type == RAD_REC_HEADER) return "a HEAD is not a data record";
@@ -271,12 +290,16 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 			snprintf(jmsg, sizeof jmsg, "field name '%.40s' is empty, too long, or one too many", key);
 			return jmsg;
 		}
+		if (!printable(key, strlen(key))) {
+			snprintf(jmsg, sizeof jmsg, "field name '%.40s' is not printable ASCII, which a stream reader refuses", key);
+			return jmsg;
+		}
 		int dtype = 0;
 		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
 			if (known[i].type == type && !strcmp(known[i].name, key)) dtype = known[i].dtype;
 		if (!dtype) dtype = infer_dtype(v);
 		int is_array = dtype != RAD_STR && dtype != RAD_INT && dtype != RAD_NUM;
-		if (!dtype || is_array != json_is_array(v)) {
+		if (!dtype || is_array != json_is_array(v) || (dtype == RAD_STR && !json_is_string(v))) {
 			snprintf(jmsg, sizeof jmsg, "field '%.40s' has a value of the wrong kind", key);
 			return jmsg;
 		}
@@ -286,6 +309,7 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 			const json_t *e = json_array_get(v, i);
 			int ok = dtype == RAD_STRS ? json_is_string(e) :
 				dtype == RAD_F64 || dtype == RAD_F32 ? json_is_number(e) || json_is_null(e) : json_is_integer(e);
+			if (ok && dtype == RAD_STRS && has_nul(e)) return nul_message(key);
 			if (ok && dtype == RAD_U8) ok = json_integer_value(e) >= 0 && json_integer_value(e) <= 255;
 			if (ok && dtype == RAD_I32) ok = json_integer_value(e) >= INT32_MIN && json_integer_value(e) <= INT32_MAX;
 			if (!ok) {
@@ -293,6 +317,7 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 				return jmsg;
 			}
 		}
+		if (dtype == RAD_STR && has_nul(v)) return nul_message(key);
 		switch (dtype) {
 		case RAD_STR: rad_rec_put_strn(r, key, json_string_value(v), json_string_length(v)); break;
 		case RAD_INT:
@@ -328,18 +353,101 @@ const char *rad_json_to_rec(const json_t *o, rad_rec *r)
 	return NULL;
 }
 
+/* A HEAD string field that fits `size` bytes with its NUL, printable; NULL or what is wrong. */
+static const char *header_str(const json_t *v, const char *name, size_t size, int required)
+{
+	if (!v && !required) return NULL;
+	if (!json_is_string(v) || (required && !json_string_length(v)) || json_string_length(v) >= size ||
+	    !printable(json_string_value(v), json_string_length(v))) {
+		snprintf(jmsg, sizeof jmsg, "HEAD needs a \"%s\" string of %s %zu printable ASCII characters",
+		         name, required ? "1 to" : "at most", size - 1);
+		return jmsg;
+	}
+	return NULL;
+}
+
 const char *rad_json_to_header(const json_t *o, rad_header *h)
 {
-	const json_t *t = json_object_get(o, "type"), *k = json_object_get(o, "kind");
+	const json_t *t = json_object_get(o, "type"), *k = json_object_get(o, "kind"), *ver = json_object_get(o, "version");
 	const json_t *fp = json_object_get(o, "fingerprint"), *m = json_object_get(o, "meta");
+	const char *err;
 	if (!json_is_string(t) || strcmp(json_string_value(t), "HEAD"))
 		return "the first line must be a HEAD object (rad-dump --header), or give --kind";
-	if (!json_is_string(k) || json_string_length(k) == 0 || json_string_length(k) >= sizeof h->kind)
-		return "HEAD needs a \"kind\" string";
+	if ((err = header_str(k, "kind", sizeof h->kind, 1)) || (err = header_str(fp, "fingerprint", sizeof h->fingerprint, 0)))
+		return err;
+	/* what the stream is written as: a HEAD of another version would not describe it */
+	if (ver && (!json_is_integer(ver) || json_integer_value(ver) != RAD_STREAM_VERSION)) {
+		snprintf(jmsg, sizeof jmsg, "HEAD \"version\" must be %d, the stream format this rad writes", RAD_STREAM_VERSION);
+		return jmsg;
+	}
+	if (m && !json_is_object(m)) return "HEAD \"meta\" must be a JSON object";
 	memset(h, 0, sizeof *h);
 	h->version = RAD_STREAM_VERSION;
 	snprintf(h->kind, sizeof h->kind, "%s", json_string_value(k));
-	if (json_is_string(fp)) snprintf(h->fingerprint, sizeof h->fingerprint, "%s", json_string_value(fp));
-	h->meta = m ? json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY) : rad_strdup("{}");
+	if (fp) snprintf(h->fingerprint, sizeof h->fingerprint, "%s", json_string_value(fp));
+	h->meta = m ? json_dumps(m, JSON_COMPACT | JSON_PRESERVE_ORDER) : rad_strdup("{}");
 	return NULL;
+}
+
+/* The encoder's writer, opened at the first HEAD (or record, with the kind given); later
+ * HEADs must agree with it, as a reader of concatenated streams requires. */
+typedef struct encoder {
+	rad_writer *w;
+	rad_header first;
+	const char *output;
+	int level;
+} encoder;
+
+static void encoder_start(encoder *e, rad_header *h)
+{
+	e->w = rad_writer_open(e->output, h, e->level, 0);
+	e->first = *h;
+	e->first.meta = NULL;
+}
+
+long long rad_dump_encode(char *const *inputs, int ninputs, const char *kind, const char *output, int level)
+{
+	encoder e = {.output = output, .level = level};
+	rad_rec rec;
+	rad_rec_init(&rec);
+	for (int i = 0; i < ninputs; i++) {
+		rad_jsonl *in = rad_jsonl_open(inputs[i], 0);
+		json_t *v;
+		while ((v = rad_jsonl_next(in))) {
+			const json_t *t = json_object_get(v, "type");
+			const char *err;
+			if (json_is_string(t) && !strcmp(json_string_value(t), "HEAD")) {
+				rad_header h;
+				if ((err = rad_json_to_header(v, &h))) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", err);
+				if (kind && strcmp(kind, h.kind))
+					rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "a %s header, expected %s", h.kind, kind);
+				if (!e.w) encoder_start(&e, &h);
+				else if (strcmp(h.kind, e.first.kind) || strcmp(h.fingerprint, e.first.fingerprint))
+					rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "this HEAD (%s, fingerprint '%s') disagrees with the first (%s, '%s'): "
+					        "streams of other kinds or tokenizers do not mix", h.kind, h.fingerprint, e.first.kind, e.first.fingerprint);
+				rad_header_free(&h);
+			} else {
+				if (!e.w) {
+					if (!kind) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "the first line must be a HEAD object (rad-dump --header), or give --kind");
+					rad_header h = {.version = RAD_STREAM_VERSION};
+					snprintf(h.kind, sizeof h.kind, "%s", kind);
+					encoder_start(&e, &h);
+				}
+				if ((err = rad_json_to_rec(v, &rec))) rad_die(RAD_EXIT_DATA, rad_jsonl_where(in), "%s", err);
+				rad_writer_put(e.w, &rec);
+			}
+			json_decref(v);
+		}
+		rad_jsonl_close(in);
+	}
+	if (!e.w && !kind) rad_die(RAD_EXIT_DATA, NULL, "empty input and no --kind: no stream to write (--kind names its kind)");
+	if (!e.w) {   /* nothing came in, and the kind is known: the empty stream of that kind */
+		rad_header h = {.version = RAD_STREAM_VERSION};
+		snprintf(h.kind, sizeof h.kind, "%s", kind);
+		encoder_start(&e, &h);
+	}
+	long long n = rad_writer_count(e.w);
+	rad_writer_close(e.w);
+	rad_rec_free(&rec);
+	return n;
 }

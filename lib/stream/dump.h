@@ -30,8 +30,18 @@ void rad_stats_free(rad_stats *s);
 /* The way back: a JSON object as rad_rec_to_json writes it ({"type": "PAIR", ...}) into
  * r.  Field types come from the known layouts of PAIR and BTCH records; other fields are
  * inferred (integer arrays i32, other number arrays f64, string arrays strs, integers
- * int, reals num, strings str).  Returns NULL or what is wrong. */
+ * int, reals num, strings str).  What a stream reader would refuse is refused here: a
+ * type or field name that is not printable ASCII, a string holding a NUL (rad-stream(5):
+ * a stream's strings hold none).  Returns NULL or what is wrong. */
 const char *rad_json_to_rec(const json_t *o, rad_rec *r);
-/* A HEAD object into h (h->meta is allocated).  Returns NULL or what is wrong. */
+/* A HEAD object into h (h->meta is allocated): "kind" and "fingerprint" printable and
+ * fitting h, "version" (if given) the one this rad writes, "meta" (if given) an object.
+ * Returns NULL or what is wrong. */
 const char *rad_json_to_header(const json_t *o, rad_header *h);
+/* rad-dump --encode: JSON Lines as rad-dump --header writes them (a HEAD line, then
+ * records; further HEADs must agree with the first) into one stream at output.  With
+ * kind, the HEAD may be left out, and an empty input gives the empty stream of that kind.
+ * Bad input is fatal, naming the file and line.  Returns the records written. */
+long long rad_dump_encode(char *const *inputs, int ninputs, const char *kind, const char *output, int level);
+
 #endif

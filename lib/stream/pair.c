@@ -19,11 +19,12 @@ void rad_pair_to_rec(const rad_pair *p, rad_rec *r)
 	rad_rec_put_i32s(r, "rejected", p->rejected, p->n_rejected);
 }
 
-/* Copies string field `name` into the scratch area; NULL when absent or out of room. */
+/* Copies string field `name` into the scratch area; NULL when absent, out of room, or
+ * holding a NUL (it would be cut there: two ids would become one). */
 static const char *take_str(const rad_rec *r, const char *name, char **scratch, size_t *left)
 {
 	const rad_field *f = rad_rec_get(r, name);
-	if (!f || f->dtype != RAD_STR || f->count + 1 > *left) return NULL;
+	if (!f || f->dtype != RAD_STR || f->count + 1 > *left || memchr(f->data, 0, f->count)) return NULL;
 	char *s = *scratch;
 	memcpy(s, f->data, f->count);
 	s[f->count] = 0;
@@ -41,7 +42,7 @@ const char *rad_pair_from_rec(const rad_rec *r, rad_pair *p, char *scratch, size
 	const char **dst[] = {&p->id, &p->source_id, &p->half, &p->goal};
 	for (int i = 0; i < 4; i++) {
 		if (!(*dst[i] = take_str(r, strs[i], &scratch, &scratch_size))) {
-			snprintf(msg, sizeof msg, "PAIR record: string field '%s' missing, mistyped or too long", strs[i]);
+			snprintf(msg, sizeof msg, "PAIR record: string field '%s' missing, mistyped, too long or holding a NUL", strs[i]);
 			return msg;
 		}
 	}

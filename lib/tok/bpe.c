@@ -7,7 +7,8 @@
 #include "base/cli.h"
 
 #define NONE UINT32_MAX
-#define SCAN_MAX 128   /* pieces up to this many bytes use the quadratic scan */
+#define SCAN_MAX 128     /* pieces up to this many bytes use the quadratic scan */
+#define LONG_CHUNK 256   /* segments of long pieces (rad_bpe_encode_long): 64 to 256 measured fastest */
 
 uint64_t rad_bpe_hash(const void *p, size_t n)
 {
@@ -203,7 +204,7 @@ size_t rad_bpe_encode_scan(const rad_bpe *b, const unsigned char *s, size_t n, i
 
 /* The heap form: parts are a linked list identified by their first byte's offset;
  * candidate merges sit in a binary heap ordered by (rank, offset); stale ones are
- * recognised when popped. */
+ * recognised when popped (a merged-away part has id -1). */
 typedef struct { uint32_t rank, pos, rpos; int32_t lid, rid, merged; } cand;
 
 static inline int cand_less(const cand *a, const cand *c)
@@ -240,14 +241,40 @@ static cand heap_pop(cand *h, size_t *hn)
 	return top;
 }
 
-size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out)
+/* The heap merge's working memory, kept across the windows of a long piece. */
+typedef struct merge_space {
+	int32_t *id;
+	uint32_t *next, *prev;
+	cand *h;
+	size_t cap, hcap;
+} merge_space;
+
+static void space_reserve(merge_space *m, size_t n)
 {
-	if (n == 0) return 0;
-	int32_t *id = rad_malloc(n * sizeof *id);
-	uint32_t *next = rad_malloc(n * sizeof *next), *prev = rad_malloc(n * sizeof *prev);
-	unsigned char *dead = rad_calloc(n, 1);
-	size_t hcap = n + 16, hn = 0;
-	cand *h = rad_malloc(hcap * sizeof *h);
+	if (n <= m->cap) return;
+	m->id = rad_realloc(m->id, n * sizeof *m->id);
+	m->next = rad_realloc(m->next, n * sizeof *m->next);
+	m->prev = rad_realloc(m->prev, n * sizeof *m->prev);
+	m->cap = n;
+	if (m->hcap < n + 16) {
+		m->hcap = n + 16;
+		m->h = rad_realloc(m->h, m->hcap * sizeof *m->h);
+	}
+}
+
+static void space_free(merge_space *m)
+{
+	free(m->id); free(m->next); free(m->prev); free(m->h);
+}
+
+/* Merges s[0..n) (n >= 1) in m: afterwards the parts are 0, next[0], next[next[0]], ...
+ * (while < n), part i being token id[i]. */
+static void heap_merge(const rad_bpe *b, const unsigned char *s, size_t n, merge_space *m)
+{
+	space_reserve(m, n);
+	int32_t *id = m->id;
+	uint32_t *next = m->next, *prev = m->prev;
+	size_t hn = 0;
 	for (size_t i = 0; i < n; i++) {
 		id[i] = b->byte_id[s[i]];
 		next[i] = (uint32_t)(i + 1);   /* n = end */
@@ -257,27 +284,151 @@ size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, i
 		uint32_t l_ = (L), r_ = (R); int32_t mg_; \
 		uint32_t rk_ = pair_rank(b, s, l_, next[r_], id[l_], id[r_], &mg_); \
 		if (rk_ != NONE) { \
-			if (hn == hcap) { hcap *= 2; h = rad_realloc(h, hcap * sizeof *h); } \
-			heap_push(h, &hn, (cand){rk_, l_, r_, id[l_], id[r_], mg_}); \
+			if (hn == m->hcap) { m->hcap *= 2; m->h = rad_realloc(m->h, m->hcap * sizeof *m->h); } \
+			heap_push(m->h, &hn, (cand){rk_, l_, r_, id[l_], id[r_], mg_}); \
 		} \
 	} while (0)
 	for (size_t i = 0; i + 1 < n; i++) PUSH_PAIR((uint32_t)i, (uint32_t)(i + 1));
 	while (hn) {
-		cand c = heap_pop(h, &hn);
-		if (dead[c.pos] || dead[c.rpos] || next[c.pos] != c.rpos || id[c.pos] != c.lid || id[c.rpos] != c.rid)
-			continue;
+		cand c = heap_pop(m->h, &hn);
+		if (next[c.pos] != c.rpos || id[c.pos] != c.lid || id[c.rpos] != c.rid) continue;   /* stale */
 		id[c.pos] = c.merged;
-		dead[c.rpos] = 1;
+		id[c.rpos] = -1;
 		next[c.pos] = next[c.rpos];
 		if (next[c.pos] < n) prev[next[c.pos]] = c.pos;
 		if (prev[c.pos] != NONE) PUSH_PAIR(prev[c.pos], c.pos);
 		if (next[c.pos] < n) PUSH_PAIR(c.pos, next[c.pos]);
 	}
 #undef PUSH_PAIR
-	size_t m = 0;
-	for (uint32_t i = 0; i < n; i = next[i]) out[m++] = id[i];
-	free(id); free(next); free(prev); free(dead); free(h);
-	return m;
+}
+
+static size_t parts_out(const merge_space *m, size_t n, int32_t *out)
+{
+	size_t k = 0;
+	for (uint32_t i = 0; i < n; i = m->next[i]) out[k++] = m->id[i];
+	return k;
+}
+
+size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out)
+{
+	if (n == 0) return 0;
+	merge_space m = {0};
+	heap_merge(b, s, n, &m);
+	size_t k = parts_out(&m, n, out);
+	space_free(&m);
+	return k;
+}
+
+/* ---- long pieces --------------------------------------------------------------------
+ * The heap is O(n log n), about 40 bytes per byte of the piece, and its working set
+ * outgrows the caches: one 25 MB word took 32 s and 1 GB.  Merges are not local in
+ * general (in "aaaa..." the pairing is set by where the run starts), so cutting a piece
+ * at fixed points would change ids, and the references (tiktoken, Hugging Face) merge
+ * whole pieces.  A cut can be proved harmless, though:
+ *
+ *   Cut s into segments S_0 .. S_m at c_1 < .. < c_m.  If for every j, merging the two
+ *   segments S_{j-1} S_j alone leaves a token boundary at c_j, then merging s gives the
+ *   segments' merges, each merged alone, one after the other.
+ *
+ *   Before the first merge of s that crosses a cut, the segments change independently,
+ *   and the merges s makes inside S_{j-1} S_j are, in order, those S_{j-1} S_j alone
+ *   makes: each is the lowest (rank, offset) pair of s, so also of the fewer pairs
+ *   S_{j-1} S_j has (offsets keep their order).  Were that first crossing merge at c_j,
+ *   it would be the lowest pair of S_{j-1} S_j in the same state, which alone would
+ *   then merge across c_j: it does not.  So no merge of s crosses a cut, and by the same
+ *   argument each segment alone merges as it does inside s.
+ *
+ * So cuts are placed every `chunk` bytes and each is certified by merging the segments
+ * on its two sides; a cut that fails moves to the nearest token boundary of that merge
+ * (at most MOVES times, then it goes), and the cut to its left is certified again.  At
+ * the end every cut holds with its final neighbours, and each segment is merged alone.
+ * Work is a few merges of about two chunks per chunk: linear in n, with memory bounded
+ * by the chunk.  Where cuts keep failing (more than BUDGET merged bytes per byte), the
+ * whole piece is merged at once, as before. */
+#define MOVES 3
+#define BUDGET 8
+
+/* A cut at `want`, moved (not to `to`) off continuation bytes: a cut inside a UTF-8
+ * character is one that merges usually cross. */
+static size_t cut_near(const unsigned char *s, size_t want, size_t to)
+{
+	size_t c = want;
+	while (c < to && c < want + 3 && (s[c] & 0xc0) == 0x80) c++;
+	return c < to ? c : want;
+}
+
+size_t rad_bpe_encode_long(const rad_bpe *b, const unsigned char *s, size_t n, size_t chunk, int32_t *out)
+{
+	if (chunk < 2) chunk = 2;
+	if (n < 3 * chunk) return rad_bpe_encode_heap(b, s, n, out);
+	/* Cuts 0 .. e sit at pos[]; those still standing form a list (nxt, prv) from cut 0
+	 * (offset 0) to cut e (offset n).  The segment after cut i runs to the next standing
+	 * cut; its ids, once a certification has given them, wait in out[pos[i] ..] (never
+	 * more ids than bytes, so they cannot reach the next segment's): nids[i], or UNKNOWN. */
+	size_t e = n / chunk;
+	size_t *pos = rad_malloc((e + 1) * sizeof *pos), *nids = rad_malloc((e + 1) * sizeof *nids);
+	size_t *nxt = rad_malloc((e + 1) * sizeof *nxt), *prv = rad_malloc((e + 1) * sizeof *prv);
+	unsigned char *moved = rad_calloc(e + 1, 1);
+	const size_t UNKNOWN = SIZE_MAX;
+	for (size_t i = 0; i <= e; i++) {
+		pos[i] = i == 0 ? 0 : i == e ? n : cut_near(s, i * chunk, (i + 1) * chunk);
+		nxt[i] = i + 1;
+		prv[i] = i - 1;
+		nids[i] = UNKNOWN;
+	}
+	merge_space sp = {0};
+	size_t work = 0, j = 1, k = 0;
+	int over = 0;
+	while (j != e) {
+		size_t l = prv[j], r = nxt[j];
+		size_t w0 = pos[l], wl = pos[r] - w0, at = pos[j] - w0;
+		work += wl;
+		if (work > BUDGET * n) { over = 1; break; }
+		heap_merge(b, s + w0, wl, &sp);
+		uint32_t q1 = 0, q2;                   /* the part [q1, q2) of the window holding at */
+		while ((q2 = sp.next[q1]) <= at) q1 = q2;
+		if (q1 == at) {                        /* certified: the left part is segment l's */
+			size_t c = 0;
+			for (uint32_t i = 0; i < at; i = sp.next[i]) out[w0 + c++] = sp.id[i];
+			nids[l] = c;
+			j = r;
+			continue;
+		}
+		size_t to = at - q1 <= q2 - at ? q1 : q2;
+		if (to == 0 || to == wl) to = to ? q1 : q2;   /* a segment may not be empty */
+		nids[l] = UNKNOWN;
+		if (moved[j] < MOVES && to > 0 && to < wl) {
+			pos[j] = w0 + to;
+			moved[j]++;
+			nids[j] = UNKNOWN;
+		} else {                               /* this cut goes; its neighbours join */
+			nxt[l] = r;
+			prv[r] = l;
+			j = r;
+		}
+		if (l != 0) j = l;                     /* the cut to the left has a new neighbour */
+	}
+	if (over) {                                /* cuts keep failing: the whole piece at once */
+		k = rad_bpe_encode_heap(b, s, n, out);
+	} else {
+		for (size_t i = 0; i != e; i = nxt[i]) {   /* out[k ..] never passes out[pos[i] ..] */
+			size_t len = pos[nxt[i]] - pos[i];
+			if (nids[i] == UNKNOWN) {
+				heap_merge(b, s + pos[i], len, &sp);
+				k += parts_out(&sp, len, out + k);
+			} else {
+				memmove(out + k, out + pos[i], nids[i] * sizeof *out);
+				k += nids[i];
+			}
+		}
+	}
+	space_free(&sp);
+	free(pos);
+	free(nids);
+	free(nxt);
+	free(prv);
+	free(moved);
+	return k;
 }
 
 size_t rad_bpe_encode(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out)
@@ -290,5 +441,6 @@ size_t rad_bpe_encode(const rad_bpe *b, const unsigned char *s, size_t n, int32_
 		int32_t id = rad_bpe_lookup(b, s, n);
 		if (id >= 0) { out[0] = id; return 1; }
 	}
-	return n <= SCAN_MAX ? rad_bpe_encode_scan(b, s, n, out) : rad_bpe_encode_heap(b, s, n, out);
+	if (n <= SCAN_MAX) return rad_bpe_encode_scan(b, s, n, out);
+	return rad_bpe_encode_long(b, s, n, b->long_chunk ? b->long_chunk : LONG_CHUNK, out);
 }

@@ -28,6 +28,7 @@ typedef struct rad_bpe {
 	int rank_by_bytes;        /* tiktoken semantics */
 	int whole_first;          /* a piece that is a token is that token (tiktoken; HF ignore_merges) */
 	int32_t byte_id[256];     /* id of each single byte, -1 if missing */
+	size_t long_chunk;        /* segment length of long pieces; 0 = the default */
 } rad_bpe;
 
 uint64_t rad_bpe_hash(const void *p, size_t n);
@@ -52,6 +53,10 @@ size_t rad_bpe_encode(const rad_bpe *b, const unsigned char *s, size_t n, int32_
  * tests can check that both agree. */
 size_t rad_bpe_encode_scan(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out);
 size_t rad_bpe_encode_heap(const rad_bpe *b, const unsigned char *s, size_t n, int32_t *out);
+/* A long piece in segments of about chunk bytes, each cut proved not to change the ids
+ * (bpe.c says how), so in time linear in n and memory bounded by the chunk; the same ids
+ * as the heap.  rad_bpe_encode uses it with its own chunk; tests use small ones. */
+size_t rad_bpe_encode_long(const rad_bpe *b, const unsigned char *s, size_t n, size_t chunk, int32_t *out);
 
 /* The merge engine of a loaded tokenizer (defined in tokenizer.c; for the tests). */
 struct rad_tokenizer;

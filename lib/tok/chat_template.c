@@ -408,9 +408,8 @@ static uint32_t last_cp(const unsigned char *s, size_t n, size_t *len)
 	return (uint32_t)cp;
 }
 
-static void put_content(sink *k, const rad_template *tp, const char *s)
+static void put_content(sink *k, const rad_template *tp, const char *s, size_t n)
 {
-	size_t n = strlen(s);
 	if (tp->trim) {
 		const unsigned char *u = (const unsigned char *)s;
 		for (;;) {
@@ -442,11 +441,12 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 	if (!n) return err_set(err, errsz, "no prompt turns");
 	if (put_fmt(k, tp->bos, tok, err, errsz)) return -1;
 	const char *merged_system = NULL;
+	size_t merged_len = 0;
 	if (tp->default_system && role_of(msgs[0].role) != ROLE_SYSTEM) {
-		if (tp->system_role == SYS_MERGE) merged_system = tp->default_system;
+		if (tp->system_role == SYS_MERGE) merged_system = tp->default_system, merged_len = strlen(merged_system);
 		else {
 			if (put_fmt(k, tp->pre[ROLE_SYSTEM], tok, err, errsz)) return -1;
-			put_content(k, tp, tp->default_system);
+			put_content(k, tp, tp->default_system, strlen(tp->default_system));
 			if (put_fmt(k, tp->post[ROLE_SYSTEM], tok, err, errsz)) return -1;
 		}
 	}
@@ -460,6 +460,7 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 			if (tp->system_role == SYS_MERGE) {
 				if (merged_system) return err_set(err, errsz, "turn %zu: a second system turn (template %s merges one into the first user turn)", i + 1, tp->name);
 				merged_system = msgs[i].content;
+				merged_len = msgs[i].content_len;
 				continue;
 			}
 		}
@@ -467,14 +468,14 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 		if (r == ROLE_USER && merged_system) {
 			/* the system text and the user text as one content, separated by a blank line */
 			rad_text c = {0};
-			rad_text_append(&c, merged_system, strlen(merged_system));
+			rad_text_append(&c, merged_system, merged_len);
 			rad_text_append(&c, "\n\n", 2);
-			rad_text_append(&c, msgs[i].content, strlen(msgs[i].content));
-			put_content(k, tp, c.s);
+			rad_text_append(&c, msgs[i].content, msgs[i].content_len);
+			put_content(k, tp, c.s, c.n);
 			rad_text_free(&c);
 			merged_system = NULL;
 		} else {
-			put_content(k, tp, msgs[i].content);
+			put_content(k, tp, msgs[i].content, msgs[i].content_len);
 		}
 		if (put_fmt(k, tp->post[r], tok, err, errsz)) return -1;
 	}
@@ -483,13 +484,13 @@ static int render_prompt(sink *k, const rad_template *tp, const rad_tokenizer *t
 }
 
 /* A completion: content, then the assistant turn's ending up to and including the stop. */
-static int render_completion(sink *k, const rad_template *tp, const rad_tokenizer *tok, const char *content,
+static int render_completion(sink *k, const rad_template *tp, const rad_tokenizer *tok, const rad_msg *content,
                              char *err, size_t errsz)
 {
 	rad_text post = {0}, stop = {0};
 	int rc = expand(tp->post[ROLE_ASSISTANT], tok, &post, err, errsz) || stop_text(tp, tok, &stop, err, errsz) ? -1 : 0;
 	if (!rc) {
-		put_content(k, tp, content);
+		put_content(k, tp, content->content, content->content_len);
 		char *at = strstr(post.s, stop.s);
 		if (at) put(k, post.s, at - post.s + stop.n, 1);
 		else put(k, stop.s, stop.n, 1);
@@ -500,7 +501,7 @@ static int render_completion(sink *k, const rad_template *tp, const rad_tokenize
 }
 
 int rad_chat_render(const rad_template *tp, const rad_tokenizer *tok, const rad_msg *msgs, size_t n,
-                    const char *completion, rad_text *out, char *err, size_t errsz)
+                    const rad_msg *completion, rad_text *out, char *err, size_t errsz)
 {
 	sink k = {.text = out};
 	rad_text_append(out, "", 0);
@@ -510,7 +511,7 @@ int rad_chat_render(const rad_template *tp, const rad_tokenizer *tok, const rad_
 }
 
 int rad_chat_encode(rad_tokenizer *tok, const rad_template *tp, const rad_msg *msgs, size_t n,
-                    const char *const *completions, size_t kc, int flags, rad_ids *prompt,
+                    const rad_msg *completions, size_t kc, int flags, rad_ids *prompt,
                     rad_ids *completion_ids, long long *forced, char *err, size_t errsz)
 {
 	int rc = 0;
@@ -538,14 +539,14 @@ int rad_chat_encode(rad_tokenizer *tok, const rad_template *tp, const rad_msg *m
 		sink kk = {.tok = tok, .flags = flags, .out = &joint};
 		joint.n = 0;
 		rad_text_append(&kk.pending, tail.s ? tail.s : "", tail.n);
-		if (render_completion(&kk, tp, tok, completions[c], err, errsz)) { rad_text_free(&kk.pending); rc = -1; goto out; }
+		if (render_completion(&kk, tp, tok, &completions[c], err, errsz)) { rad_text_free(&kk.pending); rc = -1; goto out; }
 		flush(&kk);
 		if (joint.n >= tail_ids.n && (!tail_ids.n || !memcmp(joint.v, tail_ids.v, tail_ids.n * sizeof *joint.v))) {
 			rad_ids_append(&completion_ids[c], joint.v + tail_ids.n, joint.n - tail_ids.n);
 		} else {
 			/* a token would straddle the boundary: the completion starts a text of its own */
 			sink k2 = {.tok = tok, .flags = flags, .out = &completion_ids[c]};
-			render_completion(&k2, tp, tok, completions[c], err, errsz);
+			render_completion(&k2, tp, tok, &completions[c], err, errsz);
 			flush(&k2);
 			rad_text_free(&k2.pending);
 			if (forced) ++*forced;

@@ -24,7 +24,8 @@ typedef struct rad_template rad_template;
 
 typedef struct rad_msg {
 	const char *role;      /* "system", "user" or "assistant" */
-	const char *content;   /* UTF-8, NUL-terminated */
+	const char *content;   /* UTF-8, content_len bytes: it may hold NUL (JSON's \u0000) */
+	size_t content_len;
 } rad_msg;
 
 /* A built-in name or a template file.  NULL with "why" in err on failure. */
@@ -48,18 +49,20 @@ int32_t rad_template_stop_id(const rad_template *tp, const rad_tokenizer *tok);
 void rad_chat_fingerprint(const rad_tokenizer *tok, const rad_template *tp, char out[64]);
 
 /* Renders msgs[n] (+ the assistant header) and, if completion is not NULL, the completion
- * with its end of turn, as text into out (for display and tests).  Returns 0, or -1 with
- * err (e.g. a system turn for a template without one, a role it does not know). */
+ * (an assistant turn; its role is not looked at) with its end of turn, as text into out
+ * (for display and tests).  Returns 0, or -1 with err (e.g. a system turn for a template
+ * without one, a role it does not know). */
 int rad_chat_render(const rad_template *tp, const rad_tokenizer *tok, const rad_msg *msgs,
-                    size_t n, const char *completion, rad_text *out, char *err, size_t errsz);
+                    size_t n, const rad_msg *completion, rad_text *out, char *err, size_t errsz);
 
-/* Encodes a prompt and k completions of it under the boundary rule.  prompt gets the
+/* Encodes a prompt and k completions of it (assistant turns; their roles are not looked
+ * at) under the boundary rule.  prompt gets the
  * prompt ids, completions[i] the ids of completion i (end of turn included); all are
  * appended to.  *forced (if not NULL) is increased by the number of completions whose
  * boundary had to be forced.  flags: RAD_TOK_SPECIAL applies to message content.
  * Returns 0, or -1 with err. */
 int rad_chat_encode(rad_tokenizer *tok, const rad_template *tp, const rad_msg *msgs, size_t n,
-                    const char *const *completions, size_t k, int flags, rad_ids *prompt,
+                    const rad_msg *completions, size_t k, int flags, rad_ids *prompt,
                     rad_ids *completion_ids, long long *forced, char *err, size_t errsz);
 
 #endif

@@ -513,15 +513,33 @@ static int usable_in_bpe(void *ctx, uint32_t id)
 	return t->kind[id] == K_VOCAB;
 }
 
+/* Per-id tables are sized by the largest id, so it must stay near the number of tokens
+ * the file holds: a 4 KB file claiming an id of 1e9 took gigabytes before anything else
+ * was checked.  The slack admits the holes real files have (cl100k's special tokens sit
+ * up to 20 ids past its ranks). */
+static int64_t id_bound(size_t ntokens)
+{
+	return 2 * (int64_t)ntokens + 1024;
+}
+
 /* Builds the token table from the vocab (mapping byte-level strings when byte_level),
  * the added tokens, the pair table from the merges. */
 static int build(rad_tokenizer *t, ld *L, vocab *v, int byte_level)
 {
 	rad_text bytes = {0}, b2 = {0};
 	int32_t max_id = -1;
-	for (size_t i = 0; i < v->n; i++) if (v->sid[i] > max_id) max_id = v->sid[i];
-	for (size_t i = 0; i < t->n_add; i++) if (t->add[i].id > max_id) max_id = t->add[i].id;
+	size_t at = 0;   /* the entry with the largest id: vocab entries, then added tokens */
+	for (size_t i = 0; i < v->n; i++) if (v->sid[i] > max_id) max_id = v->sid[i], at = i;
+	for (size_t i = 0; i < t->n_add; i++) if (t->add[i].id > max_id) max_id = t->add[i].id, at = v->n + i;
 	if (max_id < 0) return fail(L, "no tokens");
+	int64_t bound = id_bound(v->n + t->n_add);
+	if (max_id >= bound) {
+		if (at < v->n)
+			return fail(L, "vocab: token \"%.40s\" has id %d, far beyond the file's %zu tokens (ids must be below %lld)",
+			            v->strs.s + v->soff[at], max_id, v->n + t->n_add, (long long)bound);
+		return fail(L, "added token \"%.40s\" has id %d, far beyond the file's %zu tokens (ids must be below %lld)",
+		            t->add[at - v->n].s, max_id, v->n + t->n_add, (long long)bound);
+	}
 	uint32_t n_ids = (uint32_t)max_id + 1;
 	rad_bpe_init(&t->bpe, n_ids);
 	t->kind = rad_calloc(n_ids, 1);
@@ -866,7 +884,7 @@ static int load_tiktoken(rad_tokenizer *t, ld *L, const char *buf, size_t len, c
 	/* count lines, find the largest rank */
 	const char *p = buf, *end = buf + len;
 	long long max_rank = -1;
-	size_t lines = 0;
+	size_t lines = 0, max_line = 0;
 	rad_text tok = {0};
 	typedef struct { uint32_t off, len, rank; } ent;
 	ent *e = NULL;
@@ -902,13 +920,18 @@ static int load_tiktoken(rad_tokenizer *t, ld *L, const char *buf, size_t len, c
 			goto out;
 		}
 		if (!tok.n) { fail(L, "line %zu: empty token", lines); goto out; }
+		if (rank > max_rank) max_rank = rank, max_line = lines;
 		if (ne == ce) { ce = ce ? ce * 2 : 4096; e = rad_realloc(e, ce * sizeof *e); }
 		e[ne++] = (ent){(uint32_t)all.n, (uint32_t)tok.n, (uint32_t)rank};
 		rad_text_append(&all, tok.s, tok.n);
-		if (rank > max_rank) max_rank = rank;
 		p = nl + 1;
 	}
 	if (!ne) { fail(L, "no tokens"); goto out; }
+	if (max_rank >= id_bound(ne)) {   /* the pattern's few special tokens come after the ranks */
+		fail(L, "line %zu: rank %lld is far beyond the file's %zu ranks (ids must be below %lld)", max_line, max_rank, ne,
+		     (long long)id_bound(ne));
+		goto out;
+	}
 	/* the pattern's special tokens */
 	struct { const char *s; int32_t id; } sp_cl100k[] = {{"<|endoftext|>", 100257}, {"<|fim_prefix|>", 100258},
 		{"<|fim_middle|>", 100259}, {"<|fim_suffix|>", 100260}, {"<|endofprompt|>", 100276}},
@@ -1331,3 +1354,4 @@ const char *rad_tok_describe(const rad_tokenizer *t) { return t->desc; }
 const char *rad_tok_path(const rad_tokenizer *t) { return t->path; }
 
 const rad_bpe *rad_tok_bpe(const rad_tokenizer *t) { return &t->bpe; }
+void rad_tok_set_long_chunk(rad_tokenizer *t, size_t chunk) { t->bpe.long_chunk = chunk; }

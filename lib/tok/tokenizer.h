@@ -87,5 +87,9 @@ uint64_t rad_tok_fingerprint(const rad_tokenizer *t);
 const char *rad_tok_describe(const rad_tokenizer *t);
 /* The path it was loaded from. */
 const char *rad_tok_path(const rad_tokenizer *t);
+/* For tests: pieces longer than three chunks are merged in segments of about chunk bytes
+ * (tok/bpe.h, rad_bpe_encode_long; 0 = the default, 256).  A small chunk sends nearly
+ * every piece that way; the ids must not change. */
+void rad_tok_set_long_chunk(rad_tokenizer *t, size_t chunk);
 
 #endif

@@ -1,10 +1,12 @@
 /* train/trainer.c — the training loop (see trainer.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "train/trainer.h"
@@ -14,6 +16,9 @@
 #include "nn/safetensors.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
+#include "train/lock.h"
+#include "train/metrics_log.h"
+#include "train/provenance.h"
 
 /* Per-goal sums of one step, for the "goals" object of its metrics line. */
 typedef struct goal_stat { char *goal; long pairs; double correct, margins; } goal_stat;
@@ -24,7 +29,9 @@ struct rad_trainer {
 	rad_adamw opt;
 	rad_train_state st;
 	rad_sink *log;
+	char *out;                /* the output directory's path (o.out_dir points at it) */
 	const char *from_dir;     /* where the tokenizer files to copy into a checkpoint are */
+	uint64_t input;           /* fingerprint of the batches read so far */
 	int resumed, dumped;
 	long total;               /* steps the schedule spans, -1 when unknown */
 	long consumed, skipped, start_step, last_saved;
@@ -67,12 +74,34 @@ void rad_train_opts_default(rad_train_opts *o)
 
 const char *rad_train_opts_check(const rad_train_opts *o)
 {
-	if (!o->out_dir) return "--output DIR is required";
+	if (!o->out_dir && !o->no_save) return "--output DIR is required (or --no-save)";
+	if (o->resume && !o->out_dir) return "--resume needs --output DIR, where the checkpoint to continue is";
 	if (!o->resume && !o->model_dir) return "--model DIR is required";
-	if (o->adam_beta1 >= 1 || o->adam_beta2 >= 1) return "--adam-beta1 and --adam-beta2 must be below 1";
-	if (o->loss.kind != RAD_LOSS_SFT && o->loss.beta <= 0) return "--beta must be positive";
-	if (o->loss.label_smoothing >= 0.5) return "--label-smoothing must be below 0.5";
-	if (o->warmup_ratio > 1) return "--warmup-ratio must be at most 1";
+	/* every number finite and in its range: a bad value is a usage error now, not a NaN at step 2 */
+	const struct { const char *name; double v, lo, hi; int lo_open, hi_open; } r[] = {
+		{"--lr", o->lr, 0, HUGE_VAL, 0, 1},
+		{"--clip", o->clip, 0, HUGE_VAL, 0, 1},
+		{"--adam-beta1", o->adam_beta1, 0, 1, 0, 1},
+		{"--adam-beta2", o->adam_beta2, 0, 1, 0, 1},
+		{"--adam-eps", o->adam_eps, 0, HUGE_VAL, 1, 1},
+		{"--weight-decay", o->weight_decay, 0, HUGE_VAL, 0, 1},
+		{"--label-smoothing", o->loss.label_smoothing, 0, 0.5, 0, 1},
+		{"--sft-weight", o->loss.sft_weight, 0, HUGE_VAL, 0, 1},
+		{"--beta", o->loss.kind == RAD_LOSS_SFT ? 1 : o->loss.beta, 0, HUGE_VAL, 1, 1},
+		{"--warmup-ratio", o->warmup_ratio < 0 ? 0 : o->warmup_ratio, 0, 1, 0, 0},
+	};
+	static char msg[200];
+	for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
+		double v = r[i].v;
+		if (isfinite(v) && (r[i].lo_open ? v > r[i].lo : v >= r[i].lo) && (r[i].hi_open ? v < r[i].hi : v <= r[i].hi))
+			continue;
+		if (isinf(r[i].hi)) snprintf(msg, sizeof msg, "%s must be a finite number %s %g, not %g", r[i].name,
+		                             r[i].lo_open ? "above" : "of at least", r[i].lo, v);
+		else snprintf(msg, sizeof msg, "%s must be in %c%g, %g%c, not %g", r[i].name, r[i].lo_open ? '(' : '[', r[i].lo,
+		              r[i].hi, r[i].hi_open ? ')' : ']', v);
+		return msg;
+	}
+	if (o->lr * o->weight_decay >= 1) return "--lr times --weight-decay must be below 1 (the decay scales weights by 1 - lr wd)";
 	if (o->warmup_steps >= 0 && o->warmup_ratio >= 0) return "give --warmup-steps or --warmup-ratio, not both";
 	return NULL;
 }
@@ -80,6 +109,7 @@ const char *rad_train_opts_check(const rad_train_opts *o)
 static void save(rad_trainer *t)
 {
 	if (t->o.no_save) return;
+	t->st.input = t->input;   /* the batches the checkpoint has consumed, st.batches of them */
 	const char *e = rad_checkpoint_save(t->o.out_dir, t->m, &t->opt, &t->st, t->o.dtype, t->from_dir);
 	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 	t->last_saved = t->st.step;
@@ -95,33 +125,55 @@ _Noreturn static void stop_bad(rad_trainer *t, const char *where, const char *wh
 	exit(RAD_EXIT_DATA);
 }
 
-rad_trainer *rad_trainer_open(const rad_train_opts *o, rad_sink *metrics)
+/* The output directory as a path whose last part names it: "out/" is "out", and ".", ".."
+ * or a symbolic link are resolved, so that DIR.tmp and DIR.lock land beside the
+ * directory, not inside it, and the directory, not a link, is what gets replaced. */
+static char *out_path(const char *dir)
+{
+	char *p = rad_strdup(dir);
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/') p[--n] = 0;
+	const char *base = strrchr(p, '/');
+	base = base ? base + 1 : p;
+	struct stat sb;
+	if ((lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode)) || !strcmp(base, ".") || !strcmp(base, "..")) {
+		char *r = realpath(p, NULL);
+		if (!r) rad_die(RAD_EXIT_DATA, dir, "%s", strerror(errno));
+		free(p);
+		p = r;
+	}
+	if (!strcmp(p, "/")) rad_usage_error("--output cannot be the root directory");
+	return p;
+}
+
+rad_trainer *rad_trainer_open(const rad_train_opts *o)
 {
 	rad_trainer *t = rad_calloc(1, sizeof *t);
 	t->o = *o;
-	t->log = metrics;
 	t->last_saved = -1;
+	t->input = RAD_HASH_SEED;
 	t->opt.beta1 = o->adam_beta1;
 	t->opt.beta2 = o->adam_beta2;
 	t->opt.eps = o->adam_eps;
 	t->opt.weight_decay = o->weight_decay;
 	const char *e;
-	t->resumed = o->resume && rad_checkpoint_exists(o->out_dir);
+	if (o->out_dir) t->o.out_dir = t->out = out_path(o->out_dir);
+	/* claimed before anything is read: the lock first, so that two runs do not both clear */
+	if (!o->no_save && ((e = rad_dir_lock(t->out)) || (e = rad_checkpoint_clear_tmp(t->out)) ||
+	                    (e = rad_checkpoint_replaceable(t->out))))
+		rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	t->resumed = o->resume && rad_checkpoint_exists(t->out);
 	if (t->resumed) {
-		if ((e = rad_model_load(&t->m, o->out_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		if ((e = rad_model_load(&t->m, t->out))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		rad_adamw_init(&t->opt, t->m->nparams);
-		if ((e = rad_checkpoint_load_state(o->out_dir, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
-		if (t->st.loss[0] && strcmp(t->st.loss, rad_loss_kind_name(o->loss.kind)))
-			rad_usage_error("the checkpoint in %s was trained with --loss %s, not %s", o->out_dir, t->st.loss,
-			                rad_loss_kind_name(o->loss.kind));
-		t->from_dir = o->out_dir;
+		if ((e = rad_checkpoint_load_state(t->out, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		t->from_dir = t->out;
 		t->last_saved = t->st.step;
 	} else {
 		if (!o->model_dir) rad_usage_error("--model DIR is required");
 		if ((e = rad_model_load(&t->m, o->model_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		rad_adamw_init(&t->opt, t->m->nparams);
 		rad_rng_seed(&t->st.rng, o->seed);
-		snprintf(t->st.loss, sizeof t->st.loss, "%s", rad_loss_kind_name(o->loss.kind));
 		if (o->ref_dir) {
 			rad_model *r = NULL;
 			if ((e = rad_model_load(&r, o->ref_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
@@ -132,6 +184,7 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o, rad_sink *metrics)
 		}
 		t->from_dir = o->model_dir;
 	}
+	t->log = rad_metrics_open(o->log, t->resumed ? t->st.step : 0);
 	rad_model_set_threads(t->m, o->threads);
 	rad_model_set_compute(t->m, o->compute);
 	rad_model_set_recompute(t->m, o->recompute);
@@ -161,26 +214,50 @@ static void check_ref(const rad_trainer *t, const rad_reader *rd)
 		        "--no-ref-check accepts any)", got, want);
 }
 
+static long warmup_steps(const rad_trainer *t)
+{
+	return t->o.warmup_steps >= 0 ? t->o.warmup_steps
+	     : t->o.warmup_ratio > 0 ? (long)ceil(t->o.warmup_ratio * t->total) : 0;
+}
+
+/* The options of this run, once the schedule's span is known: recorded in a new run's
+ * checkpoints, compared with a resumed one's. */
+static void fix_options(rad_trainer *t)
+{
+	json_t *now = rad_train_trajectory(&t->o, warmup_steps(t), t->total);
+	if (!t->resumed) {
+		t->st.options = now;
+		return;
+	}
+	const char *diff = rad_train_trajectory_diff(t->st.options, now);
+	if (diff)
+		rad_usage_error("--resume: the checkpoint in %s was trained with other options: %s; give the same, or start "
+		                "afresh without --resume", t->o.out_dir, diff);
+	json_decref(now);
+}
+
 void rad_trainer_begin_input(rad_trainer *t, const rad_reader *rd, int index, int ninputs)
 {
-	if (index == 0 && t->total < 0 && ninputs == 1) {   /* rad-pack's header counts the batches of a file */
+	if (index == 0 && ninputs == 1) {   /* rad-pack's header counts the batches of a file */
 		const char *meta = rad_reader_header(rd)->meta;
 		json_t *mj = json_loads(meta ? meta : "{}", 0, NULL);
 		json_t *nb = json_object_get(mj, "batches");
-		if (json_is_integer(nb) && json_integer_value(nb) > 0)
-			t->total = (long)((json_integer_value(nb) + t->o.accum - 1) / t->o.accum);
+		long n = json_is_integer(nb) ? (long)json_integer_value(nb) : -1;
 		json_decref(mj);
+		if (n == 0) rad_die(RAD_EXIT_DATA, rad_reader_name(rd), "the stream holds no batches (its header counts 0): nothing to train");
+		if (t->total < 0 && n > 0) t->total = (n + t->o.accum - 1) / t->o.accum;
 	}
 	if (index == 0 && t->total < 0 && (t->o.schedule != RAD_SCHED_CONSTANT || t->o.warmup_ratio > 0))
 		rad_usage_error("--schedule %s and --warmup-ratio need the number of steps: --total-steps, --max-steps, "
 		                "or one input whose header counts its batches",
 		                t->o.schedule == RAD_SCHED_LINEAR ? "linear" : t->o.schedule == RAD_SCHED_COSINE ? "cosine" : "constant");
+	if (index == 0) fix_options(t);
 	check_ref(t, rd);
 }
 
 int rad_trainer_done(const rad_trainer *t)
 {
-	return t->o.max_steps > 0 && t->st.step >= t->o.max_steps;
+	return t->o.max_steps > 0 && t->st.step >= t->o.max_steps && t->consumed >= t->st.batches;
 }
 
 static void goal_add(rad_trainer *t, const char *g, int correct, double margin)
@@ -269,9 +346,7 @@ static void update(rad_trainer *t)
 	double gn = rad_grad_norm(m->grads, m->nparams);
 	if (!isfinite(gn)) stop_bad(t, NULL, "gradient norm", gn);
 	if (t->o.dump_grads && !t->dumped) dump_grads(t);
-	long warm = t->o.warmup_steps >= 0 ? t->o.warmup_steps
-	          : t->o.warmup_ratio > 0 ? (long)ceil(t->o.warmup_ratio * t->total) : 0;
-	double lr = rad_lr_at(t->o.schedule, t->o.lr, t->st.step, warm, t->total);
+	double lr = rad_lr_at(t->o.schedule, t->o.lr, t->st.step, warmup_steps(t), t->total);
 	rad_adamw_step(&t->opt, m, lr, rad_grad_clip_scale(gn, t->o.clip));   /* zeroes the gradient */
 	t->st.step++;
 	write_metrics(t, gn, lr);
@@ -333,9 +408,14 @@ static void grow_scratch(rad_trainer *t, const rad_batch *b)
 
 void rad_trainer_feed(rad_trainer *t, const rad_batch *b, const char *where)
 {
+	t->input = rad_batch_fingerprint(t->input, b);
 	if (t->consumed < t->st.batches) {   /* read by the run this one resumes */
 		t->consumed++;
 		t->skipped++;
+		if (t->consumed == t->st.batches && t->input != t->st.input)
+			rad_die(RAD_EXIT_DATA, where, "the input is not what the checkpoint in %s was trained on: its first %ld "
+			        "batches differ (another file, shuffle or reference log-probs); give the same input, or start "
+			        "afresh without --resume", t->o.out_dir, t->st.batches);
 		return;
 	}
 	const char *e;
@@ -367,6 +447,8 @@ void rad_trainer_finish(rad_trainer *t)
 	if (t->resumed && t->consumed < t->st.batches)
 		rad_die(RAD_EXIT_DATA, NULL, "the input ended after %ld batches, but the checkpoint had read %ld",
 		        t->consumed, t->st.batches);
+	if (t->st.step == 0)
+		rad_die(RAD_EXIT_DATA, NULL, "the input holds no batches: nothing was trained, no checkpoint written");
 	if (!t->o.no_save && (t->last_saved != t->st.step || !rad_checkpoint_exists(t->o.out_dir))) save(t);
 	if (rad_verbose) {
 		struct rusage ru;
@@ -375,8 +457,11 @@ void rad_trainer_finish(rad_trainer *t)
 		         "peak RSS %.0f MiB", t->st.step, t->st.step - t->start_step, t->consumed, t->skipped,
 		         t->o.no_save ? "not written" : t->o.out_dir, ru.ru_maxrss / 1024.0);
 	}
+	rad_sink_close(t->log);
 	free(t->logp); free(t->dlogp); free(t->ntok); free(t->reward_c); free(t->reward_r);
 	free(t->goals);
+	json_decref(t->st.options);
+	free(t->out);
 	rad_adamw_free(&t->opt);
 	rad_model_free(t->m);
 	free(t);

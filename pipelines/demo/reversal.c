@@ -34,14 +34,21 @@ int rad_rev_pick(const double *p, int n, double u)
 
 static int below(rad_rng *r, int n) { return (int)(rad_rng_uniform(r) * n); }
 
-int rad_rev_teacher(rad_rng *r, const char *prompt, char out[RAD_REV_ANS_MAX], rad_rev_draw *draw)
+/* The judge's score of an answer of this style with k wrong digits. */
+static int style_score(int hedged, int k)
+{
+	int score = 1 + RAD_REV_LEN - k;
+	return hedged && score > RAD_REV_HEDGE_CAP ? RAD_REV_HEDGE_CAP : score;
+}
+
+/* Writes the answer of the given style with k wrong digits (the teacher's errors, as in
+ * reversal.h); returns its judge score. */
+static int write_answer(rad_rng *r, const char *prompt, int hedged, int k, char out[RAD_REV_ANS_MAX],
+                        rad_rev_draw *draw)
 {
 	char ideal[RAD_REV_LEN + 1], got[RAD_REV_LEN + 1];
 	rad_rev_ideal(prompt, ideal);
 	memcpy(got, ideal, sizeof got);
-	int hedged = rad_rng_uniform(r) < RAD_REV_P_HEDGE;
-	int k = hedged ? rad_rev_pick(RAD_REV_HEDGE_K, 3, rad_rng_uniform(r))
-	               : rad_rev_pick(RAD_REV_COMMIT_K, 10, rad_rng_uniform(r));
 	/* k distinct positions: the first k of a partial Fisher-Yates shuffle. */
 	int pos[RAD_REV_LEN], plus1 = 0;
 	for (int i = 0; i < RAD_REV_LEN; i++) pos[i] = i;
@@ -60,8 +67,33 @@ int rad_rev_teacher(rad_rng *r, const char *prompt, char out[RAD_REV_ANS_MAX], r
 	memcpy(out, hedged ? "HEDGE " : "COMMIT ", hedged ? 6 : 7);
 	memcpy(out + (hedged ? 6 : 7), got, RAD_REV_LEN + 1);
 	if (draw) { draw->hedged = hedged; draw->wrong = k; draw->plus1 = plus1; }
-	int score = 1 + RAD_REV_LEN - k;
-	return hedged && score > RAD_REV_HEDGE_CAP ? RAD_REV_HEDGE_CAP : score;
+	return style_score(hedged, k);
+}
+
+int rad_rev_teacher(rad_rng *r, const char *prompt, char out[RAD_REV_ANS_MAX], rad_rev_draw *draw)
+{
+	int hedged = rad_rng_uniform(r) < RAD_REV_P_HEDGE;
+	int k = hedged ? rad_rev_pick(RAD_REV_HEDGE_K, 3, rad_rng_uniform(r))
+	               : rad_rev_pick(RAD_REV_COMMIT_K, 10, rad_rng_uniform(r));
+	return write_answer(r, prompt, hedged, k, out, draw);
+}
+
+int rad_rev_teacher_at(rad_rng *r, const char *prompt, int score, char out[RAD_REV_ANS_MAX],
+                       rad_rev_draw *draw)
+{
+	/* The teacher's (style, k) pairs, hedged ones first, weighted by their probability and
+	 * kept when they score `score`: the teacher's distribution given the score. */
+	double p[3 + 10], sum = 0;
+	for (int i = 0; i < 13; i++) {
+		int hedged = i < 3, k = hedged ? i : i - 3;
+		p[i] = style_score(hedged, k) != score ? 0
+		     : hedged ? RAD_REV_P_HEDGE * RAD_REV_HEDGE_K[k] : (1 - RAD_REV_P_HEDGE) * RAD_REV_COMMIT_K[k];
+		sum += p[i];
+	}
+	if (sum <= 0) return -1;
+	for (int i = 0; i < 13; i++) p[i] /= sum;
+	int i = rad_rev_pick(p, 13, rad_rng_uniform(r));
+	return write_answer(r, prompt, i < 3, i < 3 ? i : i - 3, out, draw);
 }
 
 int rad_rev_score(const char *prompt, const char *answer)

@@ -43,6 +43,12 @@ int rad_rev_pick(const double *p, int n, double u);
 /* One teacher answer for the prompt digits, written to out; returns its judge score.
  * draw may be NULL. */
 int rad_rev_teacher(rad_rng *r, const char *prompt, char out[RAD_REV_ANS_MAX], rad_rev_draw *draw);
+/* One teacher answer that scores exactly `score` (1..10): its style and number of wrong
+ * digits are drawn from the teacher's distribution given that score (score 7: hedged
+ * with k = 0..2, or committed with k = 3; any other s: committed with k = 10 - s), the
+ * wrong digits as above.  Returns the score, or -1 when no answer scores `score`. */
+int rad_rev_teacher_at(rad_rng *r, const char *prompt, int score, char out[RAD_REV_ANS_MAX],
+                       rad_rev_draw *draw);
 /* The judge: 1 + matching positions among the first 9 characters after the style word
  * and one space, capped at 7 when the word is HEDGE; 1 when the answer does not start
  * with HEDGE or COMMIT and a space (leading white space is skipped).  prompt holds the 9

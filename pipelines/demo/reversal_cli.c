@@ -23,7 +23,8 @@ static const char usage[] =
 "          prompts whose two scores are equal are dropped (counted with --verbose)\n"
 "  sft     supervised examples in the same form: chosen = one fresh teacher answer\n"
 "          (rejected = a second one, unused by SFT); --part picks the share that is to\n"
-"          carry its own score as the goal, or the rest\n"
+"          carry its own score as the goal, or the rest; --goal-scores uniform makes\n"
+"          the goal-bearing share cover every score 1..10 equally often\n"
 "  judge   read JSONL {id, prompt, response} (prompt: a string or a message list) and\n"
 "          write {id, score} per line, flushed line by line\n"
 "\n"
@@ -34,6 +35,10 @@ static const char usage[] =
 "      --seed N          seed (default 0)\n"
 "      --goal-share F    sft: the share of examples that carry a goal (default 0.2)\n"
 "      --part P          sft: goal, plain or all (default all)\n"
+"      --goal-scores D   sft: the scores of the goal-bearing examples' answers: teacher\n"
+"                        (as the teacher draws them; default) or uniform (a score\n"
+"                        1..10 drawn uniformly per example, keyed by its id, and an\n"
+"                        answer the teacher writes with exactly that score)\n"
 "  -o, --output FILE     write to FILE instead of standard output\n"
 "      --verbose         a summary line of counts on standard error\n"
 "      --help            show this help and exit\n"
@@ -41,7 +46,7 @@ static const char usage[] =
 "\n"
 "Exit status: 0 success, 1 bad input, 2 bad usage.\n";
 
-enum { OPT_SPLIT = RAD_OPT_FIRST_TOOL, OPT_SEED, OPT_SHARE, OPT_PART };
+enum { OPT_SPLIT = RAD_OPT_FIRST_TOOL, OPT_SEED, OPT_SHARE, OPT_PART, OPT_GOAL_SCORES };
 
 static json_t *conversation(const char *prompt, const char *answer)
 {
@@ -97,7 +102,7 @@ static void make_prefs(rad_sink *out, const char *split, uint64_t seed, long n, 
 }
 
 static void make_sft(rad_sink *out, const char *split, uint64_t seed, long n, double share,
-                     const char *part)
+                     const char *part, int uniform)
 {
 	long goal = 0, plain = 0;
 	for (long i = 1; i <= n; i++) {
@@ -110,7 +115,11 @@ static void make_sft(rad_sink *out, const char *split, uint64_t seed, long n, do
 		rad_rev_prompt(seed, id, prompt);
 		rad_rng r;
 		teacher_rng(&r, seed, id);
-		int sa = rad_rev_teacher(&r, prompt, a, NULL);
+		/* A goal-bearing answer of a chosen score: without it the score 10 that the goal
+		 * asks for at inference is in 0.5% of the examples (reversal.h). */
+		int sa = g && uniform
+			? rad_rev_teacher_at(&r, prompt, 1 + (int)rad_keyed_below("reversal-goal-score", seed, id, strlen(id), 10), a, NULL)
+			: rad_rev_teacher(&r, prompt, a, NULL);
 		int sb = rad_rev_teacher(&r, prompt, b, NULL);
 		json_t *o = record(id, prompt, a, sa, b, sb);
 		rad_jsonl_write(out, o);
@@ -188,6 +197,7 @@ int main(int argc, char **argv)
 		{"seed", required_argument, 0, OPT_SEED},
 		{"goal-share", required_argument, 0, OPT_SHARE},
 		{"part", required_argument, 0, OPT_PART},
+		{"goal-scores", required_argument, 0, OPT_GOAL_SCORES},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0}
 	};
@@ -196,7 +206,7 @@ int main(int argc, char **argv)
 	const char *split = "train", *outpath = "-", *part = "all";
 	uint64_t seed = 0;
 	double share = 0.2;
-	int c;
+	int c, uniform = 0;
 	while ((c = getopt_long(argc, argv, "n:k:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': n = (long)rad_parse_int("--count", optarg, 0, 100000000); break;
@@ -216,6 +226,11 @@ int main(int argc, char **argv)
 				rad_usage_error("--part: goal, plain or all");
 			part = optarg;
 			break;
+		case OPT_GOAL_SCORES:
+			if (strcmp(optarg, "teacher") && strcmp(optarg, "uniform"))
+				rad_usage_error("--goal-scores: teacher or uniform");
+			uniform = !strcmp(optarg, "uniform");
+			break;
 		default:
 			if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
@@ -226,7 +241,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "prefs") && strcmp(cmd, "sft")) rad_usage_error("unknown command '%s'", cmd);
 	rad_sink *out = rad_sink_open(outpath, 0, 0);
 	if (!strcmp(cmd, "prefs")) make_prefs(out, split, seed, n, K);
-	else make_sft(out, split, seed, n, share, part);
+	else make_sft(out, split, seed, n, share, part, uniform);
 	rad_sink_close(out);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* libFuzzer target: encode then decode arbitrary bytes with GPT-2's merges, cl100k's
  * ranks and the tiny byte tokenizer; decoding must give the input back, every id must be
- * a token, and the heap and scan merges must agree.  The first input byte picks the
- * tokenizer and whether added tokens are matched.  RAD_TOP names the source tree
+ * a token, and the heap, scan and segmented merges must agree.  The first input byte
+ * picks the tokenizer, whether added tokens are matched, and the segment length.  RAD_TOP names the source tree
  * (default: the working directory). */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +48,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t na = rad_bpe_encode_scan(bp, (const unsigned char *)s, n, a);
 		size_t nb = rad_bpe_encode_heap(bp, (const unsigned char *)s, n, b);
 		if (na != nb || memcmp(a, b, na * sizeof *a)) abort();
+	}
+	if (n <= 8192) {   /* the segmented merge of long pieces, cuts every 2 to 17 bytes */
+		int32_t *a = malloc((n + 1) * sizeof *a), *b = malloc((n + 1) * sizeof *b);
+		const rad_bpe *bp = rad_tok_bpe(t);
+		size_t na = rad_bpe_encode_heap(bp, (const unsigned char *)s, n, a);
+		size_t nb = rad_bpe_encode_long(bp, (const unsigned char *)s, n, 2 + (data[0] >> 2) % 16, b);
+		if (na != nb || memcmp(a, b, na * sizeof *a)) abort();
+		free(a);
+		free(b);
 	}
 	rad_ids_free(&ids);
 	rad_text_free(&out);

@@ -52,3 +52,33 @@ same "train-step: the message names the scaling" "$(last_stderr | grep -c 'rope_
 jq '.num_key_value_heads = 4' "$T/llama/config.json" > "$T/bad/config.json"
 status_is 1 "logps: shapes that disagree with config.json" rad-logps -m "$T/bad" "$T/b4"
 same "logps: the message names the tensor" "$(last_stderr | grep -c 'k_proj.weight" has shape \[8, 16\], config.json wants \[16, 16\]')" 1
+
+# Configs of transformers 5 keep rope_theta and the scaling inside "rope_parameters"; the
+# same weights under either layout give the same log-probs, and a theta of 5e5 is not
+# computed as the default 1e4.  Layouts rad cannot compute as transformers does are refused.
+rad-init --arch llama --vocab 64 --layers 2 --heads 4 --kv-heads 2 --dim 16 --context 32 --rope-theta 500000 --seed 4 -o "$T/t5"
+relayout() {   # FROM TO JQ-FILTER: the weights of FROM under another config.json
+	mkdir -p "$2" && cp "$1/model.safetensors" "$2/" && jq "$3" "$1/config.json" > "$2/config.json"
+}
+logps_of() { rad-logps -m "$1" --threads 1 "$T/b4" | rad-dump | jq -c .ref_logp; }
+relayout "$T/t5" "$T/t5.v5" 'del(.rope_theta, .rope_scaling) | .rope_parameters = {"rope_type": "default", "rope_theta": 500000}'
+relayout "$T/t5" "$T/t5.1e4" '.rope_theta = 10000'
+same "rope_parameters: theta 5e5 as at the top level" "$(logps_of "$T/t5.v5")" "$(logps_of "$T/t5")"
+status_is 1 "rope_parameters: theta 5e5 is not the default 1e4" cmp -s <(logps_of "$T/t5.v5") <(logps_of "$T/t5.1e4")
+scaled='{"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}'
+relayout "$T/t5" "$T/t5.s4" ".rope_scaling = $scaled"
+relayout "$T/t5" "$T/t5.s5" "del(.rope_theta, .rope_scaling) | .rope_parameters = ($scaled + {\"rope_theta\": 500000})"
+same "rope_parameters: llama3 scaling as in rope_scaling" "$(logps_of "$T/t5.s5")" "$(logps_of "$T/t5.s4")"
+status_is 1 "rope_parameters: the scaling is applied" cmp -s <(logps_of "$T/t5.s5") <(logps_of "$T/t5")
+refused() {   # NAME JQ-FILTER MESSAGE
+	relayout "$T/t5" "$T/bad.$1" "$2"
+	status_is 1 "rope refused: $1" rad-logps -m "$T/bad.$1" "$T/b4"
+	same "rope refused: $1, said" "$(last_stderr | grep -c -- "$3")" 1
+}
+refused yarn '.rope_parameters = {"rope_type": "yarn", "factor": 4, "original_max_position_embeddings": 16}' 'rope_parameters type "yarn" is not supported'
+refused per-layer '.rope_parameters = {"full_attention": {"rope_type": "default"}, "sliding_attention": {"rope_type": "default"}}' 'per layer type are not supported'
+refused two-thetas '.rope_parameters = {"rope_type": "default", "rope_theta": 10000}' '"rope_theta" is 500000 at the top level but 10000 in rope_parameters'
+refused partial '.partial_rotary_factor = 0.5' 'partial_rotary_factor'
+refused unknown-key '.rope_parameters = {"rope_type": "default", "mscale": 1}' 'rope_parameters key "mscale" is not understood'
+refused two-blocks ".rope_scaling = $scaled | .rope_parameters = {\"rope_type\": \"default\"}" '"rope_scaling" and "rope_parameters" are given, and they differ'
+refused llama3-incomplete '.rope_parameters = {"rope_type": "llama3", "factor": 4}' 'low_freq_factor" is missing'

@@ -82,13 +82,13 @@ same "--missing error names the line" "$(last_stderr)" "$N: $T/s.jsonl:4: a scor
 same "--missing null keeps them" "$($N --missing null "$T/s.jsonl" | jq -c .score_chosen | tr '\n' ' ')" "10 5.5 3 null null "
 $N --verbose --ties drop --inverted swap "$T/s.jsonl" > "$T/p.jsonl" 2> "$T/p.err"
 same "--ties drop, --inverted swap" "$(jq -c '[.id, .chosen, .score_chosen, .score_rejected, .source.swapped]' "$T/p.jsonl" | tr '\n' ' ')" '["a","x",10,1,null] ["c","y",7.25,3,true] '
-same "summary counts" "$(head -1 "$T/p.err")" "$N: records in 5, pairs out 2, invalid skipped 0, dropped 3 (missing score 2, tie 1, inverted 0); ties 1, inverted 1 (swapped 1); formats: trl 2"
+same "summary counts" "$(head -1 "$T/p.err")" "$N: records in 5, pairs out 2, invalid skipped 0, dropped 3 (missing score 2, tie 1, inverted 0, out of range 0); ties 1, inverted 1 (swapped 1); scores clamped 0; formats: trl 2"
 same "summary histogram" "$(sed -n '2,$p' "$T/p.err" | awk '{print $2, $3}' | tr '\n' ' ')" "scores: 4, 1 1 3 1 7.25 1 10 1 "
 same "--inverted drop" "$($N --inverted drop "$T/s.jsonl" 2>/dev/null | jq -r .id | tr '\n' ' ')" "a b "
-same "drops are reported without --verbose" "$($N "$T/s.jsonl" 2>&1 >/dev/null)" "$N: 2 of 5 records dropped, 0 invalid skipped (--verbose for reasons)"
+same "drops are reported without --verbose" "$($N "$T/s.jsonl" 2>&1 >/dev/null)" "$N: 2 of 5 records dropped, 0 invalid skipped, 0 scores clamped into the range (--verbose for reasons)"
 
 # --- bad input: file and line, exit 1; --skip-invalid counts ---------------------------------
-printf '%s\n' '{"prompt":"q","chosen":"a","rejected":"b","score_chosen":1,"score_rejected":0}' '{"prompt":"q","chosen":"a"' '{"text":"no pair"}' '' '{"prompt":"q","chosen":"a","rejected":"b","score_chosen":2,"score_rejected":0}' > "$T/bad.jsonl"
+printf '%s\n' '{"prompt":"q","chosen":"a","rejected":"b","score_chosen":2,"score_rejected":1}' '{"prompt":"q","chosen":"a"' '{"text":"no pair"}' '' '{"prompt":"q","chosen":"a","rejected":"b","score_chosen":3,"score_rejected":1}' > "$T/bad.jsonl"
 status_is 1 "broken JSON" $N "$T/bad.jsonl"
 same "broken JSON: file and line" "$(last_stderr | cut -d: -f1-3)" "$N: $T/bad.jsonl:2"
 sed -i 2d "$T/bad.jsonl"

@@ -79,9 +79,9 @@ status_is 1 "relabeling twice is refused" $R "$T/ra.jsonl"
 same "stdin works" "$($R < "$T/pairs.jsonl" | md5sum)" "$(md5sum < "$T/ra.jsonl")"
 $R -z -o "$T/ra.zst" "$T/pairs.jsonl"
 same "-z -o" "$(zstd -dc "$T/ra.zst" | md5sum)" "$(md5sum < "$T/ra.jsonl")"
-printf '%s\n' '{"id":"u\u0000","prompt":[{"role":"user","content":"☃\u0000\r\n"}],"chosen":"𝄞","rejected":"\u0001","score_chosen":6.25,"score_rejected":0.5}' | sed 's/$/\r/' > "$T/odd.jsonl"
+printf '%s\n' '{"id":"u\u0000","prompt":[{"role":"user","content":"☃\u0000\r\n"}],"chosen":"𝄞","rejected":"\u0001","score_chosen":6.25,"score_rejected":1.5}' | sed 's/$/\r/' > "$T/odd.jsonl"
 same "odd bytes survive" "$($R "$T/odd.jsonl" | jq -c '[.id, .prompt[1].content, .chosen, .rejected, (.goal | split("\n")[1])]' | tr '\n' ' ')" \
-	'["u\u0000#pos","☃\u0000\r\n","𝄞","\u0001","Overall score: 6.25."] ["u\u0000#neg","☃\u0000\r\n","\u0001","𝄞","Overall score: 0.5."] '
+	'["u\u0000#pos","☃\u0000\r\n","𝄞","\u0001","Overall score: 6.25."] ["u\u0000#neg","☃\u0000\r\n","\u0001","𝄞","Overall score: 1.5."] '
 
 big=$([ "${RAD_CONFIG:-}" = san ] && echo 3000000 || echo 30000000)
 { printf '{"id":"big","prompt":[{"role":"user","content":"q"}],"chosen":"'; head -c "$big" /dev/zero | tr '\0' 'x'; printf '","rejected":"y","score_chosen":2,"score_rejected":1}\n'; } > "$T/big.jsonl"

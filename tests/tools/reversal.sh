@@ -37,6 +37,20 @@ same "sft: goal + plain parts are all" "$(cat "$T/goal" "$T/plain" | sort | md5s
 g=$(wc -l <"$T/goal")
 ok_if "sft: goal share near 0.2 ($g of 2000)" test "$g" -ge 340 -a "$g" -le 460
 
+# --goal-scores uniform: the goal part's scores cover 1..10 about equally (each near 10% of
+# ~1000 examples: 6 sd is about 57), every answer scores what it says, the plain part is
+# the teacher's as before.
+"$R" sft -n 5000 --seed 1 --goal-share 0.2 --part goal --goal-scores uniform >"$T/ugoal"
+"$R" sft -n 5000 --seed 1 --goal-share 0.2 --part plain --goal-scores uniform >"$T/uplain"
+"$R" sft -n 5000 --seed 1 --goal-share 0.2 --part plain >"$T/tplain"
+ng=$(wc -l <"$T/ugoal")
+same "sft --goal-scores uniform: every score 1..10, each within 6 sd of a tenth" \
+	"$(jq -r '.score_chosen | floor' "$T/ugoal" | sort -n | uniq -c | awk -v n="$ng" '$1 > n / 10 - 6 * sqrt(n * 0.09) && $1 < n / 10 + 6 * sqrt(n * 0.09) { k++ } END { print k }')" 10
+jq -c '{id: .prompt_id, prompt: .prompt, response: .chosen[1].content}' "$T/ugoal" | "$R" judge | jq -r .score >"$T/ujudged"
+ok_if "sft --goal-scores uniform: the judge agrees with every written score" cmp -s "$T/ujudged" <(jq -r '.score_chosen | floor' "$T/ugoal")
+ok_if "sft --goal-scores uniform: the plain part is unchanged" cmp -s "$T/uplain" "$T/tplain"
+status_is 2 "usage: bad --goal-scores" "$R" sft --goal-scores some
+
 # Hand-checked judge cases: prompt 123456789, ideal 987654321.
 got=$(printf '%s\n' \
 	'{"id":"a","prompt":"123456789","response":"COMMIT 987654321"}' \

@@ -12,7 +12,9 @@ cp "$TD/qwen3/tokenizer_config.json" "$T/qwen3/"
 Q3=$T/qwen3
 
 # --- golden ids (npm tiktoken for gpt2/cl100k, a transformers.js port for Qwen3) ---
-for text in edge_cases uf_eval200_first20; do
+# long_words: pieces of 3.3 to 6 KB (letters, one letter, digits, marks, CJK, a pattern,
+# English without spaces), which the references merge whole and rad in certified segments
+for text in edge_cases uf_eval200_first20 long_words; do
 	same "golden gpt2 $text" "$(rad-tokenize -t "$GPT2" --text < "$G/$text.txt")" "$(cat "$G/$text.gpt2.ids")"
 	same "golden cl100k $text" "$(rad-tokenize -t "$CL" --text < "$G/$text.txt")" "$(cat "$G/$text.cl100k_base.ids")"
 	same "golden qwen3 $text" "$(rad-tokenize -t "$Q3" --special --text < "$G/$text.txt")" "$(cat "$G/$text.qwen3.ids")"
@@ -52,6 +54,18 @@ if command -v node >/dev/null && node -e 'require("tiktoken")' 2>/dev/null; then
 		"$T/big" > "$T/tt"
 	rad-tokenize -t "$T/o200k_base.tiktoken" --text "$T/big" > "$T/rt"
 	ok_if "npm tiktoken o200k_base on $(wc -c < "$T/big") bytes" cmp "$T/tt" "$T/rt"
+	# long words: tiktoken merges each whole (in quadratic time, hence
+	# the modest length), rad in certified segments
+	awk -v seed=16 'BEGIN { srand(seed); a = "abcdefghijklmnopqrstuvwxyz"; b = a "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		for (w = 0; w < 3; w++) { for (i = 0; i < 9000; i++) printf "%s", substr(w == 1 ? b : a, 1 + int(rand() * (w == 1 ? 52 : 26)), 1); printf "\n" }
+		for (i = 0; i < 6000; i++) printf "%s", substr("!#$%&*+-./:;<=>?@^_|~", 1 + int(rand() * 21), 1); printf "\n" }' > "$T/words"
+	for e in gpt2:"$GPT2" cl100k_base:"$CL" o200k_base:"$T/o200k_base.tiktoken"; do
+		node -e 'const t = require("tiktoken").get_encoding(process.argv[1]);
+			process.stdout.write(Array.from(t.encode_ordinary(require("fs").readFileSync(process.argv[2], "utf8"))).join(" ") + "\n")' \
+			"${e%%:*}" "$T/words" > "$T/tt"
+		rad-tokenize -t "${e#*:}" --text "$T/words" > "$T/rt"
+		ok_if "npm tiktoken ${e%%:*} on random long words" cmp "$T/tt" "$T/rt"
+	done
 else
 	skip "npm tiktoken oracle" "node cannot load the tiktoken package (set NODE_PATH)"
 fi
@@ -111,6 +125,20 @@ status_is 2 "unknown template" rad-tokenize -t "$TINY" -T nosuch "$DATA/tokenize
 status_is 2 "no tokenizer" rad-tokenize --text
 status_is 1 "gzipped tokenizer" rad-tokenize -t "$TD/qwen3/tokenizer.json.gz" --text </dev/null
 status_is 1 "stop token missing from the tokenizer" rad-tokenize -t "$GPT2" -T chatml "$DATA/tokenize/pairs.jsonl"
+# ids far beyond a file's tokens are refused before anything is sized by them (a 4 KB
+# file with an added-token id of 1e9 took 4.9 GB and 53 s, then loaded)
+mkdir -p "$T/hugeid"
+jq -c '.added_tokens[0].id = 1000000000' "$TINY" > "$T/hugeid/tokenizer.json"
+status_is 1 "an added-token id of 1e9 in a small file" timeout 20 rad-tokenize -t "$T/hugeid" --text </dev/null
+same "the message names the token and its id" "$(last_stderr | grep -c 'added token "<|endoftext|>" has id 1000000000, .*ids must be below')" "1"
+jq -c '.model.vocab.a = 99999999' "$TINY" > "$T/hugeid/tokenizer.json"
+status_is 1 "a vocab id of 1e8 in a small file" timeout 20 rad-tokenize -t "$T/hugeid" --text </dev/null
+same "the message names the vocab token" "$(last_stderr | grep -c 'vocab: token "a" has id 99999999')" "1"
+printf 'YQ== 0\nYg== 1000000000\n' > "$T/huge.tiktoken"
+status_is 1 "a tiktoken rank of 1e9" timeout 20 rad-tokenize -t "$T/huge.tiktoken" --pattern gpt2 --text </dev/null
+same "the message names the line" "$(last_stderr | grep -c 'line 2: rank 1000000000 .*ids must be below')" "1"
+# holes as real files have them stay fine: cl100k's special tokens sit up to 20 past its ranks
+same "a few ids of holes are fine" "$(printf 'x<|endofprompt|>' | rad-tokenize -t "$CL" --special --text)" "87 100276"
 printf 'x = "\n' > "$T/bad.tmpl"
 status_is 1 "bad template file" rad-tokenize -t "$TINY" -T "$T/bad.tmpl" "$DATA/tokenize/pairs.jsonl"
 

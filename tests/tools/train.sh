@@ -17,6 +17,10 @@ rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 1 -o "$T/i
 ok_if "init is deterministic" cmp "$T/init/model.safetensors" "$T/init2/model.safetensors"
 rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 2 -o "$T/init3"
 status_is 1 "another seed, other weights" cmp -s "$T/init/model.safetensors" "$T/init3/model.safetensors"
+rad-init --vocab 64 --layers 1 --heads 2 --dim 16 --context 32 --dtype bf16 -o "$T/initbf"
+same "init --dtype bf16: config.json says bfloat16" "$(jq -r .torch_dtype "$T/initbf/config.json")" bfloat16
+same "init --dtype bf16: the tensors are BF16" "$(head -c 400 "$T/initbf/model.safetensors" | grep -c '"dtype":"BF16"')" 1
+same "init: fp32 says float32" "$(jq -r .torch_dtype "$T/init/config.json")" float32
 status_is 2 "init: --dim not a multiple of --heads" rad-init --vocab 64 --heads 3 --dim 16 -o "$T/x"
 status_is 2 "init: no vocabulary" rad-init -o "$T/x"
 echo '{"a": "b"}' > "$T/notok.json"
@@ -36,7 +40,10 @@ first=$(head -1 "$T/sft.log" | jq .loss); last=$(tail -1 "$T/sft.log" | jq .loss
 same "sft: first loss near log 64" "$(jq -n "$first - (64|log) | fabs < 0.1")" true
 same "sft: loss falls" "$(jq -n "$last < $first - 1")" true
 ok_if "sft: checkpoint written" test -f "$T/sft/model.safetensors" -a -f "$T/sft/optimizer.safetensors" -a -f "$T/sft/trainer_state.json"
-same "sft: state" "$(jq -c '[.step, .batches, .loss]' "$T/sft/trainer_state.json")" '[32,32,"sft"]'
+same "sft: state" "$(jq -c '[.step, .batches, .options.loss]' "$T/sft/trainer_state.json")" '[32,32,"sft"]'
+
+rad-train-step -m "$T/init" -o "$T/sftbf" --loss sft --dtype bf16 "$T/b4" > /dev/null
+same "sft --dtype bf16: config.json says bfloat16" "$(jq -r .torch_dtype "$T/sftbf/config.json")" bfloat16
 
 # rad-logps with the SFT model, then DPO from it: step 1 has loss log 2 and zero rewards.
 rad-logps -m "$T/sft" < "$T/b4" > "$T/r4"
@@ -102,7 +109,7 @@ kills=0
 steps=""
 tries=25; [ "${RAD_CONFIG:-}" = san ] && tries=8
 for try in $(seq 1 $tries); do
-	rad-train-step -m "$T/init" -o "$T/killed" --resume "${args[@]}" 18 < "$T/r40" > /dev/null 2>&1 &
+	rad-train-step -m "$T/init" -o "$T/killed" --resume --log "$T/killed.log" "${args[@]}" 18 < "$T/r40" > /dev/null 2>&1 &
 	pid=$!
 	sleep "0.$((RANDOM % 25 + 5))"
 	if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
@@ -110,20 +117,65 @@ for try in $(seq 1 $tries); do
 	[ -f "$T/killed/trainer_state.json" ] && steps+=" $(jq .step "$T/killed/trainer_state.json")"
 	[ -f "$T/killed/trainer_state.json" ] && [ "$(jq .step "$T/killed/trainer_state.json")" = 18 ] && break
 done
-rad-train-step -m "$T/init" -o "$T/killed" --resume "${args[@]}" 18 < "$T/r40" > "$T/resumed.log"
+rad-train-step -m "$T/init" -o "$T/killed" --resume --log "$T/killed.log" "${args[@]}" 18 < "$T/r40" 2> /dev/null
 same "resume: finished at step 18" "$(jq .step "$T/killed/trainer_state.json")" 18
 [ "$kills" -gt 0 ] && echo "ok resume: killed $kills times, at steps$steps" || echo "skip resume: killed: every run finished before the kill"
 ok_if "resume: same weights as the uninterrupted run" cmp "$T/full/model.safetensors" "$T/killed/model.safetensors"
 ok_if "resume: same optimizer state" cmp "$T/full/optimizer.safetensors" "$T/killed/optimizer.safetensors"
 ok_if "resume: no temporary left" test ! -e "$T/killed.tmp"
+same "resume: --log holds every step once" "$(jq -c .step "$T/killed.log" | tr '\n' ' ')" "$(seq 1 18 | tr '\n' ' ')"
+same "resume: --log the same lines as the uninterrupted run's" \
+	"$(jq -c 'del(.tokens_per_s, .step_s, .cpu_s)' "$T/killed.log" | md5sum)" \
+	"$(rad-train-step -m "$T/init" -o "$T/full2" "${args[@]}" 18 "$T/r40" | jq -c 'del(.tokens_per_s, .step_s, .cpu_s)' | md5sum)"
+ok_if "resume: a finished checkpoint resumes to nothing, exit 0" rad-train-step -m "$T/init" -o "$T/killed" --resume "${args[@]}" 18 "$T/r40"
 rad-train-step -m "$T/init" -o "$T/half" "${args[@]}" 9 "$T/r40" > /dev/null
 rad-train-step -m "$T/init" -o "$T/half" --resume "${args[@]}" 18 "$T/r40" > "$T/half.log"
 same "resume: skips what it had read" "$(head -1 "$T/half.log" | jq .step)" 10
 ok_if "resume: plain resume equal too" cmp "$T/full/model.safetensors" "$T/half/model.safetensors"
 status_is 2 "resume: another loss" rad-train-step -o "$T/half" --resume --loss sft "$T/r40"
 
+# A resumed run continues the same run or refuses: the batches it passes over must be the
+# ones the checkpoint read, and the options that shape the trajectory the same.
+rad-train-step -m "$T/init" -o "$T/part" "${args[@]}" 4 "$T/r40" > /dev/null
+cp "$T/part/model.safetensors" "$T/part.before"
+gen 5 40 | rad-logps -m "$T/init" > "$T/r40other"
+{ rad-dump -H "$T/r40" | head -1; rad-dump "$T/r40" | tac; } | rad-dump --encode > "$T/r40rev"
+status_is 1 "resume: another input refused" rad-train-step -o "$T/part" --resume "${args[@]}" 18 "$T/r40other"
+same "resume: another input, said" "$(last_stderr | grep -c 'is not what the checkpoint in .* was trained on: its first 8 batches differ')" 1
+status_is 1 "resume: another shuffle of the same batches refused" rad-train-step -o "$T/part" --resume "${args[@]}" 18 "$T/r40rev"
+for change in "--lr 2e-3" "--beta 0.2" "--seed 1" "--clip 0.5" "--adam-eps 1e-6"; do
+	status_is 2 "resume: $change refused" rad-train-step -o "$T/part" --resume "${args[@]}" 18 $change "$T/r40"
+	same "resume: $change, named" "$(last_stderr | grep -c -- "${change% *} [^ ]* (the checkpoint: ")" 1
+done
+status_is 2 "resume: another schedule refused" rad-train-step -o "$T/part" --resume "${args[@]/cosine/linear}" 18 "$T/r40"
+same "resume: another schedule, named" "$(last_stderr | grep -c -- '--schedule "linear" (the checkpoint: "cosine")')" 1
+status_is 2 "resume: another --total-steps refused" rad-train-step -o "$T/part" --resume "${args[@]/--total-steps/--total-steps 20 --x}" 18 "$T/r40"
+ok_if "resume: the refusals left the checkpoint as it was" cmp "$T/part/model.safetensors" "$T/part.before"
+ok_if "resume: --max-steps may grow, --threads change" rad-train-step -o "$T/part" --resume "${args[@]/--threads 2/--threads 1}" 6 "$T/r40"
+
+# --log on a resume keeps the lines of the checkpoint's steps and drops those after it
+rad-train-step -m "$T/init" -o "$T/lg" --log "$T/lg.log" "${args[@]}" 4 "$T/r40"
+printf '{"step":5,"loss":1}\n{"step":6,"lo' >> "$T/lg.log"
+rad-train-step -o "$T/lg" --resume --log "$T/lg.log" "${args[@]}" 6 "$T/r40" 2> "$T/lg.err"
+same "--log on resume: steps once each" "$(jq -c .step "$T/lg.log" | tr '\n' ' ')" "1 2 3 4 5 6 "
+same "--log on resume: the dropped lines counted" "$(grep -c 'lg.log: 2 lines dropped: steps after the checkpoint.s step 4' "$T/lg.err")" 1
+
 # Usage.
 status_is 2 "no --output" rad-train-step -m "$T/init" "$T/r4"
+ok_if "--no-save needs no --output" rad-train-step -m "$T/sft" --no-save "$T/r4"
+status_is 2 "--resume needs --output" rad-train-step -m "$T/init" --no-save --resume "$T/r4"
+for bad in "--lr inf" "--lr -1" "--lr 1e400" "--adam-eps 0" "--beta nan" "--beta 0" "--beta inf" "--clip inf" "--adam-beta1 1" \
+	"--adam-beta2 -0.1" "--weight-decay inf" "--label-smoothing 0.5" "--sft-weight inf" "--warmup-ratio 1.5" "--lr 1 --weight-decay 1"; do
+	status_is 2 "usage: $bad" rad-train-step -m "$T/sft" -o "$T/x" $bad "$T/r4"
+done
+# no batches: exit 1 with a message that says so, however the schedule is given
+echo '{"type":"HEAD","kind":"batches","version":1,"fingerprint":"toy","meta":{"batches":0}}' | rad-dump --encode > "$T/empty0"
+echo '{"type":"HEAD","kind":"batches","version":1,"fingerprint":"toy","meta":{}}' | rad-dump --encode > "$T/empty"
+status_is 1 "no batches, counted 0: cosine" rad-train-step -m "$T/init" -o "$T/e" --no-ref-check --schedule cosine "$T/empty0"
+same "no batches, counted 0: said" "$(last_stderr | grep -c 'holds no batches (its header counts 0)')" 1
+status_is 1 "no batches: exit 1" rad-train-step -m "$T/init" -o "$T/e" --no-ref-check --max-steps 5 --schedule cosine "$T/empty"
+same "no batches: said" "$(last_stderr | grep -c 'the input holds no batches: nothing was trained')" 1
+ok_if "no batches: no checkpoint" test ! -e "$T/e"
 status_is 2 "bad --loss" rad-train-step -m "$T/init" -o "$T/x" --loss foo "$T/r4"
 status_is 2 "cosine needs a length" rad-train-step -m "$T/init" -o "$T/x" --schedule cosine "$T/r4"
 status_is 1 "missing model" rad-train-step -m "$T/nope" -o "$T/x" "$T/r4"

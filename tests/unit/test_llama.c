@@ -440,7 +440,7 @@ static void test_refused_configs(void)
 	EXPECT(rad_model_config_check(&c) == NULL);
 	/* written back and read again: the same configuration */
 	rad_model_config c2;
-	EXPECT(rad_model_config_write(&c, path) == NULL);
+	EXPECT(rad_model_config_write(&c, RAD_ST_F32, path) == NULL);
 	EXPECT(rad_model_config_read(&c2, path) == NULL);
 	EXPECT(!strcmp(c.model_type, c2.model_type) && c.vocab == c2.vocab && c.ctx == c2.ctx && c.dim == c2.dim &&
 	       c.n_layers == c2.n_layers && c.n_heads == c2.n_heads && c.n_kv_heads == c2.n_kv_heads &&

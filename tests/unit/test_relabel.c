@@ -1,6 +1,7 @@
 /* test_relabel.c — the paper's goal text and score printing, the positive and negative
  * copies, placements, modes, templates, the fine filter; scales and SHA-256. */
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "prefs/relabel.h"
@@ -55,6 +56,33 @@ static void test_rounding_and_scales(void)
 	EXPECT_EQ(s.step_decimals, 1);
 	EXPECT(rad_scale_apply(&s, 2) == 3.5);              /* 3.25 -> 3.5 */
 	EXPECT(!rad_scale_set_step(&s, -1));
+	/* a tiny step is a step, not 0 decimals (7.3 used to round to 7) */
+	EXPECT(rad_scale_set_step(&s, 1e-12));
+	EXPECT_EQ(s.step_decimals, 12);
+	EXPECT(rad_round_step(7.3, 1e-12, 12) == 7.3);
+	EXPECT(rad_round_step(2.1234567890123456, 1e-12, 12) == 2.123456789012);
+	EXPECT(rad_scale_set_step(&s, 1e-40));                /* no decimal prints it: used as it is */
+	EXPECT_EQ(s.step_decimals, -1);
+	EXPECT(rad_round_step(7.3, 1e-40, -1) == 7.3);
+	EXPECT(rad_round_step(1e308, 1e-12, 12) == 1e308);     /* far beyond the step's reach: unchanged */
+	EXPECT(rad_round_step(-1e308, 0.5, 1) == -1e308);
+	EXPECT(rad_scale_set_step(&s, 0));
+	/* the source range: --from for linear, the target for none */
+	EXPECT(rad_scale_accepts(&s, 1) && rad_scale_accepts(&s, 5) && !rad_scale_accepts(&s, 5.5) && !rad_scale_accepts(&s, 0.99));
+	EXPECT(rad_scale_clamp(&s, 7) == 5 && rad_scale_clamp(&s, -1e308) == 1 && rad_scale_clamp(&s, 2) == 2);
+	char txt[96];
+	EXPECT_STR(rad_scale_source_text(&s, txt), "--from 1:5");
+	s.mode = RAD_SCALE_NONE;
+	EXPECT(rad_scale_accepts(&s, 10) && !rad_scale_accepts(&s, -0.754) && !rad_scale_accepts(&s, 1e308));
+	EXPECT_STR(rad_scale_source_text(&s, txt), "--scale 1:10");
+	/* ranges as wide as a double allows do not overflow (the raw score used to be kept) */
+	s.mode = RAD_SCALE_LINEAR;
+	s.from_lo = -1e308, s.from_hi = 1e308, s.lo = 0, s.hi = 1;
+	EXPECT_NEAR(rad_scale_apply(&s, 0), 0.5, 1e-15);
+	EXPECT_NEAR(rad_scale_apply(&s, 1e308), 1, 1e-15);
+	s.from_lo = 0, s.from_hi = 1, s.lo = -1e308, s.hi = 1e308;
+	EXPECT(rad_scale_apply(&s, 1) == 1e308 && rad_scale_apply(&s, 0) == -1e308);
+	EXPECT(fabs(rad_scale_apply(&s, 0.75) - 0.5e308) <= 1e293);
 	rad_scale r;
 	rad_scale_init(&r);
 	r.mode = RAD_SCALE_RANK;

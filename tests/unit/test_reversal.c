@@ -126,6 +126,46 @@ static void test_teacher(void)
 	EXPECT_NEAR((double)perfect / N, 0.005, 6 * sqrt(0.005 * 0.995 / N));
 }
 
+/* An answer of a chosen score: the judge agrees, and the style and number of wrong digits
+ * follow the teacher's distribution given the score.  By hand: score 7 comes from every
+ * hedged answer (probability 0.5) or a committed one with 3 wrong digits (0.5 x 0.15), so
+ * it is hedged with probability 0.5 / 0.575 = 0.8696, and then k = 0, 1, 2 with 0.6, 0.3,
+ * 0.1; any other score s is committed with k = 10 - s. */
+static void test_teacher_at(void)
+{
+	enum { N = 20000 };
+	rad_rng r;
+	rad_rng_seed(&r, 7);
+	int bad = 0;
+	long hedged7 = 0, kh7[3] = {0};
+	for (int s = 1; s <= 10; s++) {
+		for (long n = 0; n < N; n++) {
+			char prompt[RAD_REV_LEN + 1], ans[RAD_REV_ANS_MAX];
+			for (int i = 0; i < RAD_REV_LEN; i++) prompt[i] = (char)('0' + rad_rng_next(&r) % 10);
+			prompt[RAD_REV_LEN] = 0;
+			rad_rev_draw d;
+			int got = rad_rev_teacher_at(&r, prompt, s, ans, &d);
+			bad += got != s || rad_rev_score(prompt, ans) != s;
+			if (s == 7) {
+				if (d.hedged) { hedged7++; kh7[d.wrong]++; }
+				else bad += d.wrong != 3;
+			} else {
+				bad += d.hedged || d.wrong != 10 - s;
+			}
+		}
+	}
+	EXPECT_EQ(bad, 0);
+	double ph = 0.5 / 0.575;
+	EXPECT_NEAR((double)hedged7 / N, ph, 6 * sqrt(ph * (1 - ph) / N));
+	for (int k = 0; k < 3; k++) {
+		double p = RAD_REV_HEDGE_K[k];
+		EXPECT_NEAR((double)kh7[k] / hedged7, p, 6 * sqrt(p * (1 - p) / hedged7));
+	}
+	char ans[RAD_REV_ANS_MAX];
+	EXPECT_EQ(rad_rev_teacher_at(&r, "123456789", 0, ans, NULL), -1);
+	EXPECT_EQ(rad_rev_teacher_at(&r, "123456789", 11, ans, NULL), -1);
+}
+
 int main(void)
 {
 	RUN(test_judge_by_hand);
@@ -133,5 +173,6 @@ int main(void)
 	RUN(test_pick);
 	RUN(test_prompt_keyed);
 	RUN(test_teacher);
+	RUN(test_teacher_at);
 	return test_status();
 }
