@@ -9,13 +9,13 @@ CFLAGS   ?= $(OPT) -g
 WARN      = -Wall -Wextra -Wshadow -Wno-sign-compare
 CPPFLAGS += -Ilib -D_GNU_SOURCE -DRAD_VERSION='"$(VERSION)"'
 VERSION   = 0.1.0
-LDLIBS    = -ljansson -lzstd -lpcre2-8 -lutf8proc -lopenblas -lm
+LDLIBS    = -ljansson -lzstd -lpcre2-8 -lutf8proc -ldnnl -lm
 OMP       = -fopenmp
 
 # Debian packages the build and the tests need; `make deps` installs what is missing.
 # python3-torch is the independent float64 reference of the exactness tests (tests/tools/torch*.sh).
 DEB_PACKAGES = make gcc libc6-dev pkg-config libjansson-dev libzstd-dev zstd \
-               libopenblas-dev libpcre2-dev libutf8proc-dev \
+               libdnnl-dev libpcre2-dev libutf8proc-dev \
                parallel gnuplot-nox jq python3-torch
 DEB_FUZZ     = clang libclang-rt-14-dev
 

@@ -55,6 +55,8 @@ static const char usage[] =
 "      --judge-timeout S fail when the judge is silent S seconds (default 300; 0 = never)\n"
 "      --top-score X     the best score, for top_share (summary; default 10)\n"
 "      --threads N       threads for the model (default: all cores)\n"
+"      --compute T       matrix products in fp32 (default) or bf16 (bf16 inputs, fp32\n"
+"                        sums)\n"
 "  -o, --output FILE     write to FILE instead of standard output\n"
 "  -z                    zstd-compress the output (at --level, default 3)\n"
 "      --level N         zstd level of -z\n"
@@ -69,14 +71,15 @@ static const char usage[] =
 
 enum { OPT_BETA = RAD_OPT_FIRST_TOOL, OPT_WHERE, OPT_TOKENIZER, OPT_TEMPLATE, OPT_SPECIAL, OPT_TEMP, OPT_TOPK,
        OPT_TOPP, OPT_MAXNEW, OPT_BATCH, OPT_SEED, OPT_JUDGE, OPT_JTIMEOUT, OPT_TOPSCORE, OPT_THREADS, OPT_LEVEL,
-       OPT_SKIP, OPT_IDS };
+       OPT_SKIP, OPT_IDS, OPT_COMPUTE };
 
-static rad_model *load(const char *dir, int threads)
+static rad_model *load(const char *dir, int threads, int compute)
 {
 	rad_model *m = NULL;
 	const char *err = rad_model_load(&m, dir);
 	if (err) rad_die(RAD_EXIT_DATA, dir, "%s", err);
 	rad_model_set_threads(m, threads);
+	rad_model_set_compute(m, compute);
 	return m;
 }
 
@@ -118,11 +121,12 @@ int main(int argc, char **argv)
 		{"level", required_argument, 0, OPT_LEVEL},
 		{"skip-invalid", no_argument, 0, OPT_SKIP},
 		{"ids", no_argument, 0, OPT_IDS},
+		{"compute", required_argument, 0, OPT_COMPUTE},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	const char *models[2] = {0}, *output = "-", *tokpath = NULL, *tpname = "chatml", *judge = NULL;
-	int nmodels = 0, threads = 0, level = 3, zstd = 0;
+	int nmodels = 0, threads = 0, level = 3, zstd = 0, compute = RAD_COMPUTE_F32;
 	double beta = 0.1, jtimeout = 300, top = 10;
 	rad_gen_opts g = {.sample = {1.0, 0, 1.0}, .max_new = 256, .batch = 8};
 	rad_eval_filter f = {0};
@@ -160,6 +164,9 @@ int main(int argc, char **argv)
 		case OPT_LEVEL: level = (int)rad_parse_int("level", optarg, 1, 19); break;
 		case OPT_SKIP: g.skip_invalid = 1; break;
 		case OPT_IDS: g.ids = 1; break;
+		case OPT_COMPUTE:
+			if ((compute = rad_compute_parse(optarg)) < 0) rad_usage_error("--compute: fp32 or bf16, not \"%s\"", optarg);
+			break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -187,13 +194,13 @@ int main(int argc, char **argv)
 	                                       : rad_sink_open(output, zstd ? level : 0, 0);
 	int rc = 0;
 	if (!strcmp(mode, "prefs")) {
-		rad_model *m = load(models[0], threads);
+		rad_model *m = load(models[0], threads, compute);
 		json_t *o = rad_eval_prefs(m, models[0], beta, &f, inputs, ninputs);
 		measured_some(o);
 		write_json(out, o);
 		rad_model_free(m);
 	} else if (!strcmp(mode, "likelihood")) {
-		rad_model *ms[2] = {load(models[0], threads), nmodels > 1 ? load(models[1], threads) : NULL};
+		rad_model *ms[2] = {load(models[0], threads, compute), nmodels > 1 ? load(models[1], threads, compute) : NULL};
 		json_t *o = rad_eval_likelihood(ms, models, nmodels, &f, inputs, ninputs);
 		json_t *w = json_array();
 		for (int i = 0; i < f.n; i++) json_array_append_new(w, json_string(where_text[i]));
@@ -203,7 +210,7 @@ int main(int argc, char **argv)
 		rad_model_free(ms[0]);
 		rad_model_free(ms[1]);
 	} else if (!strcmp(mode, "generate")) {
-		rad_model *m = load(models[0], threads);
+		rad_model *m = load(models[0], threads, compute);
 		char def[4096];
 		if (!tokpath) {
 			struct stat sb;

@@ -24,6 +24,8 @@ static const char usage[] =
 "  -m, --model DIR       the reference model (config.json + model.safetensors)\n"
 "  -o, --output FILE     write to FILE instead of standard output\n"
 "      --threads N       threads for the model (default: all cores)\n"
+"      --compute T       matrix products in fp32 (default) or bf16 (bf16 inputs, fp32\n"
+"                        sums)\n"
 "      --level N         zstd level of the output stream (default 1)\n"
 "      --verbose         a summary line of counts on standard error\n"
 "      --progress        progress on standard error even when it is not a terminal\n"
@@ -33,7 +35,7 @@ static const char usage[] =
 "Exit status: 0 success, 1 bad input or model, 2 bad usage.\n"
 "See rad-logps(1).\n";
 
-enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL };
+enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL, OPT_COMPUTE };
 
 static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir)
 {
@@ -55,11 +57,12 @@ int main(int argc, char **argv)
 		{"output", required_argument, 0, 'o'},
 		{"threads", required_argument, 0, OPT_THREADS},
 		{"level", required_argument, 0, OPT_LEVEL},
+		{"compute", required_argument, 0, OPT_COMPUTE},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	const char *mdir = NULL, *output = "-";
-	int threads = 0, level = 1;
+	int threads = 0, level = 1, compute = RAD_COMPUTE_F32;
 	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1;) {
@@ -68,6 +71,9 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case OPT_THREADS: threads = (int)rad_parse_int("threads", optarg, 1, 1024); break;
 		case OPT_LEVEL: level = (int)rad_parse_int("level", optarg, 1, 19); break;
+		case OPT_COMPUTE:
+			if ((compute = rad_compute_parse(optarg)) < 0) rad_usage_error("--compute: fp32 or bf16, not \"%s\"", optarg);
+			break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -78,6 +84,7 @@ int main(int argc, char **argv)
 	const char *err = rad_model_load(&m, mdir);
 	if (err) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
 	rad_model_set_threads(m, threads);
+	rad_model_set_compute(m, compute);
 	uint64_t fp = rad_model_fingerprint(m);
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;

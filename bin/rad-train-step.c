@@ -7,6 +7,7 @@
 
 #include "base/cli.h"
 #include "base/ompenv.h"
+#include "nn/engine.h"
 #include "nn/safetensors.h"
 #include "stream/batch.h"
 #include "stream/stream.h"
@@ -55,6 +56,10 @@ static const char usage[] =
 "                           safetensors file with the model's tensor names\n"
 "      --seed N             seed of the trainer's random state (default 0)\n"
 "      --threads N          threads (default: all cores)\n"
+"      --compute T          matrix products in fp32 (default) or bf16 (bf16 inputs,\n"
+"                           fp32 sums; weights, optimizer, norms and loss stay fp32)\n"
+"      --recompute          keep only each layer's input and recompute the layer in\n"
+"                           the backward: less memory, about a third more work\n"
 "      --verbose            a summary line on standard error\n"
 "      --progress           progress on standard error even when it is not a terminal\n"
 "      --help               show this help and exit\n"
@@ -67,7 +72,7 @@ static const char usage[] =
 enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
 	OPT_TOTAL, OPT_MAX, OPT_ACCUM, OPT_CLIP, OPT_B1, OPT_B2, OPT_EPS, OPT_WD, OPT_SAVE, OPT_DTYPE, OPT_REF,
-	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS,
+	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS, OPT_COMPUTE, OPT_RECOMPUTE,
 };
 
 static double parse_pos(const char *opt, const char *s)
@@ -108,6 +113,8 @@ int main(int argc, char **argv)
 		{"dump-grads", required_argument, 0, OPT_DUMP},
 		{"seed", required_argument, 0, OPT_SEED},
 		{"threads", required_argument, 0, OPT_THREADS},
+		{"compute", required_argument, 0, OPT_COMPUTE},
+		{"recompute", no_argument, 0, OPT_RECOMPUTE},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
@@ -155,6 +162,10 @@ int main(int argc, char **argv)
 		case OPT_DUMP: o.dump_grads = optarg; break;
 		case OPT_SEED: o.seed = (unsigned long long)rad_parse_int("seed", optarg, 0, (1LL << 62)); break;
 		case OPT_THREADS: o.threads = (int)rad_parse_int("threads", optarg, 1, 1024); break;
+		case OPT_COMPUTE:
+			if ((o.compute = rad_compute_parse(optarg)) < 0) rad_usage_error("--compute: fp32 or bf16, not \"%s\"", optarg);
+			break;
+		case OPT_RECOMPUTE: o.recompute = 1; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}

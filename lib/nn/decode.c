@@ -9,7 +9,7 @@
  *   SwiGLU) -> residual; LayerNorm or RMSNorm as the configuration says (model.h)
  * then the final norm and the LM head at the rows whose logits are wanted.
  *
- * Products: a prefill of many tokens goes through BLAS sgemm like rad_model_forward.  A
+ * Products: a prefill of many tokens goes through the engine like rad_model_forward.  A
  * batched step (and any short list of rows) uses rows_linear below instead: each weight
  * row is read once for all the rows of the step, and each output is one dot product
  * computed the same way whatever the number of rows, so a slot's numbers do not depend
@@ -61,15 +61,31 @@ void rad_kv_cache_reset(rad_kv_cache *kv, int slot)
 
 /* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over blocks of 4 outputs, each x row against
  * the 4 weight rows with 4 independent accumulators; how an output is summed depends on
- * its index only, never on n. */
-static void rows_linear(float *y, const float *x, const float *w, const float *b, int n, int in, int out)
+ * its index only, never on n.  wh: W in bf16 (bf16 compute), or NULL: then x is rounded
+ * to bf16 first and each block's 4 weight rows are widened to fp32 on the way (exact),
+ * so the sums are the same fp32 sums of the same bf16 values. */
+static void rows_linear(float *y, const float *x, const float *w, const rad_bf16 *wh, const float *b, int n, int in,
+                        int out)
 {
+	if (wh) {
+		float *xr = rad_engine_scratch(3, (size_t)n * in * sizeof *xr);
+		rad_bf16 *xh = rad_engine_scratch(2, (size_t)n * in * sizeof *xh);
+		rad_bf16_from_f32(xh, x, (size_t)n * in);
+		rad_f32_from_bf16(xr, xh, (size_t)n * in);
+		x = xr;
+	}
 	int nb = (out + 3) / 4;
 	#pragma omp parallel for schedule(static)
 	for (int ob = 0; ob < nb; ob++) {
-		int o = 4 * ob;
-		if (o + 4 <= out) {
-			const float *w0 = w + (size_t)o * in, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
+		int o = 4 * ob, no = out - o < 4 ? out - o : 4;
+		const float *wo = w + (size_t)o * in;
+		if (wh) {   /* this thread's buffer (engine scratch slots are per thread) */
+			float *wide = rad_engine_scratch(0, (size_t)4 * in * sizeof *wide);
+			rad_f32_from_bf16(wide, wh + (size_t)o * in, (size_t)no * in);
+			wo = wide;
+		}
+		if (no == 4) {
+			const float *w0 = wo, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
 			for (int r = 0; r < n; r++) {
 				const float *xr = x + (size_t)r * in;
 				float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
@@ -87,14 +103,14 @@ static void rows_linear(float *y, const float *x, const float *w, const float *b
 				yr[3] = d3 + (b ? b[o + 3] : 0.0f);
 			}
 		} else {
-			for (int oo = o; oo < out; oo++) {
-				const float *wr = w + (size_t)oo * in;
+			for (int k = 0; k < no; k++) {
+				const float *wr = wo + (size_t)k * in;
 				for (int r = 0; r < n; r++) {
 					const float *xr = x + (size_t)r * in;
 					float d = 0;
 					#pragma omp simd reduction(+:d)
 					for (int i = 0; i < in; i++) d += wr[i] * xr[i];
-					y[(size_t)r * out + oo] = d + (b ? b[oo] : 0.0f);
+					y[(size_t)r * out + o + k] = d + (b ? b[o + k] : 0.0f);
 				}
 			}
 		}
@@ -103,7 +119,8 @@ static void rows_linear(float *y, const float *x, const float *w, const float *b
 
 #define ROWWISE_MAX 8   /* up to this many rows of one call, rows_linear */
 
-typedef void (*linear_fn)(float *y, const float *x, const float *w, const float *b, int n, int in, int out);
+typedef void (*linear_fn)(float *y, const float *x, const float *w, const rad_bf16 *wh, const float *b, int n, int in,
+                          int out);
 
 /* The cache row of (layer, slot, position). */
 static float *kv_at(float *base, const rad_kv_cache *kv, int l, int slot, int pos)
@@ -207,6 +224,8 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
 	if (n <= 0) return "nothing to decode";
+	const rad_bf16 *wb = rad_model_bf16(m);
+#define HALF(w) (wb ? wb + ((w) - m->params) : NULL)
 	scratch_get(c, n, kv->max_len, nout);
 	/* positions: each slot continues from its cache */
 	for (int r = 0; r < n; r++) {
@@ -239,10 +258,10 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 		const rad_layer_weights *y = &w->layer[l];
 		norm(c, sc.xn, x, y->norm1_w, y->norm1_b, n);
 		if (c->qk_norm) {
-			lin(sc.qkvr, sc.xn, y->wqkv, y->bqkv, n, C, W);
+			lin(sc.qkvr, sc.xn, y->wqkv, HALF(y->wqkv), y->bqkv, n, C, W);
 			rad_qknorm_forward(sc.qkv, sc.qkr, sc.qkvr, y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
 		} else {
-			lin(sc.qkv, sc.xn, y->wqkv, y->bqkv, n, C, W);
+			lin(sc.qkv, sc.xn, y->wqkv, HALF(y->wqkv), y->bqkv, n, C, W);
 		}
 		if (rope) rad_rope_forward(sc.qkv, sc.cs, n, H, G, D);
 		for (int r = 0; r < n; r++) {
@@ -251,17 +270,17 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 			memcpy(kv_at(kv->v, kv, l, slot[r], sc.pos[r]), row + HD + GD, sizeof(float) * GD);
 		}
 		attend(c, kv, l, n, slot, sc.pos, sc.qkv, sc.ao, sc.scores);
-		lin(sc.tmp, sc.ao, y->wo, y->bo, n, HD, C);
+		lin(sc.tmp, sc.ao, y->wo, HALF(y->wo), y->bo, n, HD, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
 		norm(c, sc.xn, x, y->norm2_w, y->norm2_b, n);
 		if (swiglu) {
-			lin(sc.up, sc.xn, y->w_up, y->b_up, n, C, 2 * F);
+			lin(sc.up, sc.xn, y->w_up, HALF(y->w_up), y->b_up, n, C, 2 * F);
 			rad_swiglu_forward(sc.act, sc.up, n, F);
 		} else {
-			lin(sc.act, sc.xn, y->w_up, y->b_up, n, C, F);
+			lin(sc.act, sc.xn, y->w_up, HALF(y->w_up), y->b_up, n, C, F);
 			rad_gelu_forward(sc.act, sc.act, (size_t)n * F);
 		}
-		lin(sc.tmp, sc.act, y->w_down, y->b_down, n, F, C);
+		lin(sc.tmp, sc.act, y->w_down, HALF(y->w_down), y->b_down, n, F, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
 	}
 	for (int r = 0; r < n; r++)
@@ -270,7 +289,9 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	for (int o = 0; o < nout; o++)
 		memcpy(sc.sel + (size_t)o * C, x + (size_t)out_rows[o] * C, sizeof(float) * C);
 	norm(c, sc.sel, sc.sel, w->normf_w, w->normf_b, nout);
-	(rowwise || nout <= ROWWISE_MAX ? rows_linear : rad_matmul_forward)(logits, sc.sel, w->lm_head, NULL, nout, C, c->vocab);
+	linear_fn head = rowwise || nout <= ROWWISE_MAX ? rows_linear : rad_matmul_forward;
+	head(logits, sc.sel, w->lm_head, HALF(w->lm_head), NULL, nout, C, c->vocab);
+#undef HALF
 	return NULL;
 }
 

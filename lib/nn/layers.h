@@ -9,14 +9,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "nn/engine.h"
 
-/* matmul.c — y[N,O] = x[N,I] W[O,I]^T (+ b[O]); BLAS sgemm. */
-void rad_matmul_forward(float *y, const float *x, const float *w, const float *b, int n, int in, int out);
-/* dx[N,I] (+)= dy[N,O] W[O,I] (accumulate when add_dx); dw[O,I] += dy^T x; db[O] += sum dy. */
-void rad_matmul_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                         const float *w, int n, int in, int out, int add_dx);
-void rad_blas_set_threads(int n);
-/* y[N,C] = sum over tokens: the deterministic column sum used for bias gradients. */
+/* matmul.c — y[N,O] = x[N,I] W[O,I]^T (+ b[O]) through the engine.  wh: W's bf16 copy
+ * for bf16 compute (x rounded to bf16, fp32 sums), or NULL for fp32. */
+void rad_matmul_forward(float *y, const float *x, const float *w, const rad_bf16 *wh, const float *b, int n, int in,
+                        int out);
+/* dx[N,I] (+)= dy[N,O] W[O,I] (accumulate when add_dx); dw[O,I] += dy^T x; db[O] += sum dy.
+ * wh as in the forward (dy and x rounded to bf16 when given). */
+void rad_matmul_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                         const rad_bf16 *wh, int n, int in, int out, int add_dx);
+/* Parameter gradients that sum over tokens (biases, norm weights, embeddings) split their
+ * columns into blocks of RAD_COLS among the threads; each column is summed over the
+ * tokens in order, so the bits do not depend on the thread count. */
+#define RAD_COLS 64
+/* db[C] += the column sums of dy[N,C]: bias gradients. */
 void rad_colsum_add(float *db, const float *dy, int n, int c);
 
 /* layernorm.c — y = (x - mean) * rstd * w + b over the last dim C; mean, rstd [N] saved. */
@@ -31,32 +38,35 @@ void rad_gelu_forward(float *y, const float *x, size_t n);
 /* dx = dy * gelu'(x) (dx may alias dy). */
 void rad_gelu_backward(float *dx, const float *dy, const float *x, size_t n);
 
-/* attention.c — causal multi-head attention inside each sequence of a flat token list.
+/* attention.c — causal multi-head attention inside each sequence of a flat token list,
+ * in tiles: memory linear in the tokens (no [len, len] matrix is kept).
  *   qkv[N, (H+2G)*D]: per token q heads, then k heads, then v heads;
  *   out[N, H*D]; sequences: token ranges [off[s], off[s]+len[s]), s < S;
- *   att: saved softmax probabilities, sum over s of H*len[s]^2 floats
- *        (rad_attention_att_size), laid out per sequence [H][len][len].
- * Query head h reads key/value head h / (H/G) (grouped-query attention). */
-size_t rad_attention_att_size(const int *len, int nseq, int h);
-void rad_attention_forward(float *out, float *att, const float *qkv, const int *off, const int *len,
-                           int nseq, int h, int g, int d);
-/* dqkv[N,(H+2G)*D] written; datt scratch of the same size as att. */
-void rad_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
-                            const float *att, const int *off, const int *len, int nseq, int h,
-                            int g, int d);
+ *   lse[N, H]: the log-sum-exp of each query row's scaled scores, saved for the backward.
+ * Query head h reads key/value head h / (H/G) (grouped-query attention).  bf16: the
+ * products take bf16 inputs (fp32 sums; the softmax is fp32). */
+void rad_attention_forward(float *out, float *lse, const float *qkv, const int *off, const int *len, int nseq, int h,
+                           int g, int d, int bf16);
+/* Floats of the backward's work buffer (0 when G == H). */
+size_t rad_attention_work_size(int n, int h, int g, int d);
+/* dqkv[N,(H+2G)*D] written, from dout[N, H*D] and the forward's out and lse. */
+void rad_attention_backward(float *dqkv, float *work, const float *dout, const float *out, const float *qkv,
+                            const float *lse, const int *off, const int *len, int nseq, int h, int g, int d, int bf16);
 
 /* logprobs.c — LM head and log-softmax at selected rows only, in chunks.
- *   x[M,C] (rows already gathered), w[V,C], target[M]: logp[M] = log softmax(x w^T)[target],
+ *   x[M,C] (rows already gathered), w[V,C] (wh: its bf16 copy for bf16 compute, or NULL),
+ *   target[M]: logp[M] = log softmax(x w^T)[target],
  *   lse[M] the log-sum-exp of each row (kept for the backward).
  * scratch holds rows*V floats: with rows >= M the logits of every row stay there for the
  * backward; otherwise the backward recomputes them `rows` at a time
  * (rad_logprobs_chunk(V) is a good chunk). */
 int rad_logprobs_chunk(int v);
-void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const int32_t *target,
-                          int m, int c, int v, float *scratch, int rows);
+void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const rad_bf16 *wh,
+                          const int32_t *target, int m, int c, int v, float *scratch, int rows);
 /* Given dlogp[M] (d loss / d logp of each row): dx[M,C] written, dw[V,C] += . */
 void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *lse, const float *x,
-                           const float *w, const int32_t *target, int m, int c, int v, float *scratch, int rows);
+                           const float *w, const rad_bf16 *wh, const int32_t *target, int m, int c, int v,
+                           float *scratch, int rows);
 
 /* embedding.c — x[N,C] = wte[tok] (+ wpe[pos]); backward adds into dwte, dwpe
  * (deterministic: serial over tokens, vectorised over C). */

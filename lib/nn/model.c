@@ -257,8 +257,36 @@ void rad_model_set_threads(rad_model *m, int threads)
 	if (threads > 0) {
 		m->threads = threads;
 		omp_set_num_threads(threads);
-		rad_blas_set_threads(threads);
 	}
+}
+
+void rad_model_set_compute(rad_model *m, int compute)
+{
+	m->compute = compute;
+	m->bf16_stale = 1;
+	if (compute != RAD_COMPUTE_BF16) {
+		free(m->params_bf16);
+		m->params_bf16 = NULL;
+	}
+}
+
+void rad_model_set_recompute(rad_model *m, int on)
+{
+	m->recompute = on;
+}
+
+const rad_bf16 *rad_model_bf16(rad_model *m)
+{
+	if (m->compute != RAD_COMPUTE_BF16) return NULL;
+	if (!m->params_bf16) {
+		m->params_bf16 = rad_malloc(m->nparams * sizeof *m->params_bf16 + 64);
+		m->bf16_stale = 1;
+	}
+	if (m->bf16_stale || m->grads) {   /* with gradients, an optimizer may have moved the weights */
+		rad_bf16_from_f32(m->params_bf16, m->params, m->nparams);
+		m->bf16_stale = 0;
+	}
+	return m->params_bf16;
 }
 
 void rad_model_init(rad_model *m, uint64_t seed)
@@ -314,39 +342,44 @@ uint64_t rad_model_fingerprint(const rad_model *m)
 
 /* ---- activations ------------------------------------------------------------------- */
 
+/* What a forward keeps.  Layer buffers come in `nl` slots: one per layer when a backward
+ * will read them all, else one, which every layer overwrites in turn (inference, and
+ * training with recompute, whose backward refills it layer by layer). */
 struct rad_acts {
-	int n, nseq, mtok, keep;     /* tokens, sequences, completion tokens, all layers kept */
-	size_t ncap, scap, mcap, attcap;
+	int n, nseq, mtok, keep;     /* tokens, sequences, completion tokens, kept for a backward */
+	size_t ncap, scap, mcap;
 	int *off, *len;              /* [S] */
 	int32_t *tok, *pos;          /* [N] */
 	int32_t *sel, *tgt, *selseq; /* [M]: flat index, target, sequence */
-	float **res;                 /* [L+1 or 1][N*C] residual stream into layer l */
-	float **n1, **n1m, **n1r, **qkv, **att, **ao, **mid, **n2, **n2m, **n2r, **up, **act;
+	float **res;                 /* [L+1 when kept, else 1][N*C] residual stream into layer l */
+	float **n1m, **n1r, **qkv, **alse, **ao, **mid, **n2m, **n2r, **up;   /* [nl] */
+	float *n1, *n2, *act;        /* [N*C], [N*C], [N*F]: one layer's norm outputs and MLP
+	                                activation, remade from res, mid and up in the backward */
 	float *nf, *nfm, *nfr;       /* [N*C], [N], [N] */
 	float *tmp;                  /* [N*C] */
 	float *xsel, *logp, *dlogp, *lse; /* [M*C], [M], [M], [M] */
 	float *logits;               /* [lrows*V] */
 	int lrows;                   /* rows of logits held: M when they all fit */
-	float *b1, *b2, *dres, *datt;/* backward scratch */
+	float *b1, *b2, *dres, *awork;/* backward scratch */
 	float *cs, *inv_freq;        /* RoPE: [N*D] cos|sin per token, [D/2] */
-	float **qkvr, **qkr;         /* q/k norms: [L][N*W] q/k/v before the norms, [L][N*(H+G)] rstd */
+	float **qkvr, **qkr;         /* q/k norms: [nl][N*W] q/k/v before the norms, [nl][N*(H+G)] rstd */
 	float *b3;                   /* SwiGLU backward: [N*F] */
-	int nl;                      /* layer buffers allocated */
+	int nl, nres;                /* layer slots, residual buffers */
 };
 
-static void acts_free(rad_acts *a, int nl)
+static void acts_free(rad_acts *a)
 {
 	if (!a) return;
-	float **lists[] = {a->res, a->n1, a->n1m, a->n1r, a->qkv, a->att, a->ao, a->mid, a->n2, a->n2m, a->n2r, a->up, a->act,
-	                   a->qkvr, a->qkr};
+	float **lists[] = {a->res, a->n1m, a->n1r, a->qkv, a->alse, a->ao, a->mid, a->n2m, a->n2r, a->up, a->qkvr, a->qkr};
 	for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
 		if (!lists[k]) continue;
-		for (int l = 0; l < nl + (k == 0); l++) free(lists[k][l]);
+		for (int l = 0; l < (k == 0 ? a->nres : a->nl); l++) free(lists[k][l]);
 		free(lists[k]);
 	}
 	free(a->off); free(a->len); free(a->tok); free(a->pos); free(a->sel); free(a->tgt); free(a->selseq);
+	free(a->n1); free(a->n2); free(a->act);
 	free(a->nf); free(a->nfm); free(a->nfr); free(a->tmp); free(a->xsel); free(a->logp); free(a->dlogp); free(a->lse);
-	free(a->logits); free(a->b1); free(a->b2); free(a->dres); free(a->datt);
+	free(a->logits); free(a->b1); free(a->b2); free(a->dres); free(a->awork);
 	free(a->cs); free(a->inv_freq); free(a->b3);
 	free(a);
 }
@@ -354,8 +387,9 @@ static void acts_free(rad_acts *a, int nl)
 void rad_model_free(rad_model *m)
 {
 	if (!m) return;
-	acts_free(m->acts, m->acts ? m->acts->nl : 0);
+	acts_free(m->acts);
 	free(m->params);
+	free(m->params_bf16);
 	free(m->grads);
 	free(m->tensors);
 	free(m->w.layer);
@@ -370,37 +404,35 @@ static float **alloc_list(int nl, size_t n)
 	return v;
 }
 
-/* (Re)allocates activations for n tokens, S sequences, M completion tokens, att floats. */
-static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, int keep)
+/* (Re)allocates activations for n tokens, S sequences, M completion tokens. */
+static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, int keep)
 {
 	const rad_model_config *c = &m->cfg;
 	rad_acts *a = m->acts;
-	int nl = keep ? c->n_layers : 1;
-	if (a && a->ncap >= (size_t)n && a->scap >= (size_t)nseq && a->mcap >= (size_t)mtok && a->attcap >= attn &&
-	    a->nl == nl && a->keep == keep)
+	int nl = keep && !m->recompute ? c->n_layers : 1, nres = keep ? c->n_layers + 1 : 1;
+	if (a && a->ncap >= (size_t)n && a->scap >= (size_t)nseq && a->mcap >= (size_t)mtok && a->nl == nl &&
+	    a->nres == nres && a->keep == keep)
 		return a;
 	size_t N = a && a->ncap > (size_t)n ? a->ncap : (size_t)n;
 	size_t S = a && a->scap > (size_t)nseq ? a->scap : (size_t)nseq;
 	size_t M = a && a->mcap > (size_t)mtok ? a->mcap : (size_t)mtok;
-	size_t AT = a && a->attcap > attn ? a->attcap : attn;
 	if (N < 1) N = 1;
 	if (S < 1) S = 1;
 	if (M < 1) M = 1;
-	if (AT < 1) AT = 1;
-	acts_free(a, a ? a->nl : 0);
+	acts_free(a);
 	a = rad_calloc(1, sizeof *a);
-	a->ncap = N; a->scap = S; a->mcap = M; a->attcap = AT; a->nl = nl; a->keep = keep;
-	size_t C = c->dim, W = (size_t)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
+	a->ncap = N; a->scap = S; a->mcap = M; a->nl = nl; a->nres = nres; a->keep = keep;
+	size_t C = c->dim, W = (size_t)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim, H = c->n_heads;
 	size_t HD = (size_t)c->n_heads * c->head_dim, F = c->ffn_dim, FU = c->mlp == RAD_MLP_SWIGLU ? 2 * F : F;
 	a->off = rad_malloc(S * sizeof(int)); a->len = rad_malloc(S * sizeof(int));
 	a->tok = rad_malloc(N * 4); a->pos = rad_malloc(N * 4);
 	a->sel = rad_malloc(M * 4); a->tgt = rad_malloc(M * 4); a->selseq = rad_malloc(M * 4);
-	a->res = alloc_list(nl + 1, N * C);
-	a->n1 = alloc_list(nl, N * C); a->n1m = alloc_list(nl, N); a->n1r = alloc_list(nl, N);
-	a->qkv = alloc_list(nl, N * W); a->att = alloc_list(nl, AT); a->ao = alloc_list(nl, N * HD);
+	a->res = alloc_list(nres, N * C);
+	a->n1 = rad_malloc(N * C * 4); a->n1m = alloc_list(nl, N); a->n1r = alloc_list(nl, N);
+	a->qkv = alloc_list(nl, N * W); a->alse = alloc_list(nl, N * H); a->ao = alloc_list(nl, N * HD);
 	a->mid = alloc_list(nl, N * C);
-	a->n2 = alloc_list(nl, N * C); a->n2m = alloc_list(nl, N); a->n2r = alloc_list(nl, N);
-	a->up = alloc_list(nl, N * FU); a->act = alloc_list(nl, N * F);
+	a->n2 = rad_malloc(N * C * 4); a->n2m = alloc_list(nl, N); a->n2r = alloc_list(nl, N);
+	a->up = alloc_list(nl, N * FU); a->act = rad_malloc(N * F * 4);
 	a->nf = rad_malloc(N * C * 4); a->nfm = rad_malloc(N * 4); a->nfr = rad_malloc(N * 4);
 	a->tmp = rad_malloc(N * C * 4);
 	a->xsel = rad_malloc(M * C * 4); a->logp = rad_malloc(M * 4); a->dlogp = rad_malloc(M * 4);
@@ -427,13 +459,65 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, 
 		a->b1 = rad_malloc(N * b1 * 4);
 		a->b2 = rad_malloc(N * b2 * 4);
 		a->dres = rad_malloc(N * C * 4);
-		a->datt = rad_malloc(AT * 4);
+		a->awork = rad_malloc(rad_attention_work_size((int)N, c->n_heads, c->n_kv_heads, c->head_dim) * 4 + 64);
 	}
 	m->acts = a;
 	return a;
 }
 
 /* ---- forward ----------------------------------------------------------------------- */
+
+/* The bf16 copy of weight w (bf16 compute), or NULL (fp32). */
+static const rad_bf16 *half(const rad_model *m, const rad_bf16 *wb, const float *w)
+{
+	return wb ? wb + (w - m->params) : NULL;
+}
+
+/* The model's norm (LayerNorm or RMSNorm) of x[N,C] into y, with its statistics. */
+static void norm(const rad_model_config *c, float *y, float *mean, float *rstd, const float *x, const float *w,
+                 const float *b, int n)
+{
+	if (c->norm == RAD_NORM_RMS) rad_rmsnorm_forward(y, rstd, x, w, n, c->dim, c->norm_eps);
+	else rad_layernorm_forward(y, mean, rstd, x, w, b, n, c->dim, c->norm_eps);
+}
+
+/* The MLP's activation act[N,F] of up[N,F or 2F] (GELU, or SwiGLU's gate times up). */
+static void activate(const rad_model_config *c, float *act, const float *up, int n)
+{
+	if (c->mlp == RAD_MLP_SWIGLU) rad_swiglu_forward(act, up, n, c->ffn_dim);
+	else rad_gelu_forward(act, up, (size_t)n * c->ffn_dim);
+}
+
+/* Layer l on the residual stream x[N,C], its activations into slot i; xo = x + attention
+ * + MLP.  With xo NULL (the backward's recompute) it stops once the activations the
+ * backward reads are made. */
+static void layer_forward(rad_model *m, rad_acts *a, const rad_bf16 *wb, int l, int i, const float *x, float *xo)
+{
+	const rad_model_config *c = &m->cfg;
+	int n = a->n, C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
+	int W = (H + 2 * G) * D, HD = H * D, FU = c->mlp == RAD_MLP_SWIGLU ? 2 * F : F;
+	const rad_layer_weights *y = &m->w.layer[l];
+	norm(c, a->n1, a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n);
+	if (c->qk_norm) {
+		rad_matmul_forward(a->qkvr[i], a->n1, y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
+		rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
+	} else {
+		rad_matmul_forward(a->qkv[i], a->n1, y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
+	}
+	if (c->pos == RAD_POS_ROPE) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
+	rad_attention_forward(a->ao[i], a->alse[i], a->qkv[i], a->off, a->len, a->nseq, H, G, D, wb != NULL);
+	rad_matmul_forward(a->tmp, a->ao[i], y->wo, half(m, wb, y->wo), y->bo, n, HD, C);
+	float *mid = a->mid[i], *tmp = a->tmp;
+	#pragma omp parallel for schedule(static)
+	for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
+	norm(c, a->n2, a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n);
+	rad_matmul_forward(a->up[i], a->n2, y->w_up, half(m, wb, y->w_up), y->b_up, n, C, FU);
+	activate(c, a->act, a->up[i], n);
+	if (!xo) return;
+	rad_matmul_forward(tmp, a->act, y->w_down, half(m, wb, y->w_down), y->b_down, n, F, C);
+	#pragma omp parallel for schedule(static)
+	for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
+}
 
 const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok)
 {
@@ -446,8 +530,7 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 		for (int j = 0; j < b->seq_len[s]; j++)
 			mt += b->loss_mask[(size_t)b->seq_row[s] * T + b->seq_start[s] + j] != 0;
 	}
-	size_t attn = rad_attention_att_size(b->seq_len, b->nseq, c->n_heads);
-	rad_acts *a = acts_get(m, n, b->nseq, mt, attn, keep);
+	rad_acts *a = acts_get(m, n, b->nseq, mt, keep);
 	a->n = n; a->nseq = b->nseq; a->mtok = mt;
 	int t = 0, k = 0;
 	for (int s = 0; s < b->nseq; s++) {
@@ -480,49 +563,20 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 			}
 		}
 	}
-	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
-	int W = (H + 2 * G) * D, HD = H * D;
+	int C = c->dim, D = c->head_dim;
 	const rad_weights *w = &m->w;
-	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	const rad_bf16 *wb = rad_model_bf16(m);
+	int rope = c->pos == RAD_POS_ROPE;
 	rad_embedding_forward(a->res[0], w->wte, rope ? NULL : w->wpe, a->tok, a->pos, n, C);
 	if (rope) rad_rope_table(a->cs, a->pos, n, a->inv_freq, D);
-	for (int l = 0; l < c->n_layers; l++) {
-		int i = keep ? l : 0;
-		const rad_layer_weights *y = &w->layer[l];
-		float *x = a->res[i], *xo = a->res[keep ? l + 1 : 0];
-		if (rms) rad_rmsnorm_forward(a->n1[i], a->n1r[i], x, y->norm1_w, n, C, c->norm_eps);
-		else rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
-		if (c->qk_norm) {
-			rad_matmul_forward(a->qkvr[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
-			rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
-		} else {
-			rad_matmul_forward(a->qkv[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
-		}
-		if (rope) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
-		rad_attention_forward(a->ao[i], a->att[i], a->qkv[i], a->off, a->len, b->nseq, H, G, D);
-		rad_matmul_forward(a->tmp, a->ao[i], y->wo, y->bo, n, HD, C);
-		float *mid = a->mid[i], *tmp = a->tmp;
-		#pragma omp parallel for schedule(static)
-		for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
-		if (rms) rad_rmsnorm_forward(a->n2[i], a->n2r[i], mid, y->norm2_w, n, C, c->norm_eps);
-		else rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-		if (swiglu) {
-			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, 2 * F);
-			rad_swiglu_forward(a->act[i], a->up[i], n, F);
-		} else {
-			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, F);
-			rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
-		}
-		rad_matmul_forward(tmp, a->act[i], y->w_down, y->b_down, n, F, C);
-		#pragma omp parallel for schedule(static)
-		for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
-	}
+	for (int l = 0; l < c->n_layers; l++)
+		layer_forward(m, a, wb, l, a->nl > 1 ? l : 0, a->res[keep ? l : 0], a->res[keep ? l + 1 : 0]);
 	float *last = a->res[keep ? c->n_layers : 0];
-	if (rms) rad_rmsnorm_forward(a->nf, a->nfr, last, w->normf_w, n, C, c->norm_eps);
-	else rad_layernorm_forward(a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n, C, c->norm_eps);
+	norm(c, a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n);
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < mt; r++) memcpy(a->xsel + (size_t)r * C, a->nf + (size_t)a->sel[r] * C, sizeof(float) * C);
-	rad_logprobs_forward(a->logp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
+	rad_logprobs_forward(a->logp, a->lse, a->xsel, w->lm_head, half(m, wb, w->lm_head), a->tgt, mt, C, c->vocab,
+	                     a->logits, a->lrows);
 	for (int s = 0; s < b->nseq; s++) {
 		if (seq_logp) seq_logp[s] = 0;
 		if (seq_ntok) seq_ntok[s] = 0;
@@ -550,10 +604,12 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 	int W = (H + 2 * G) * D, HD = H * D;
 	const rad_weights *w = &m->w;
 	rad_weights *g = &m->g;
+	const rad_bf16 *wb = m->compute == RAD_COMPUTE_BF16 ? m->params_bf16 : NULL;   /* as the forward made it */
 	for (int r = 0; r < mt; r++) a->dlogp[r] = (float)dseq_logp[a->selseq[r]];
-	/* LM head: dxsel[M,C] (into b2's space is too small when M > N? M <= N always) */
+	/* LM head: dxsel[M,C] (M <= N, so tmp holds it) */
 	float *dxsel = a->tmp;
-	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->lse, a->xsel, w->lm_head, a->tgt, mt, C, c->vocab, a->logits, a->lrows);
+	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->lse, a->xsel, w->lm_head, half(m, wb, w->lm_head), a->tgt,
+	                      mt, C, c->vocab, a->logits, a->lrows);
 	float *dnf = a->b2;
 	memset(dnf, 0, sizeof(float) * (size_t)n * C);
 	for (int r = 0; r < mt; r++) {
@@ -569,31 +625,44 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 	for (int l = c->n_layers - 1; l >= 0; l--) {
 		const rad_layer_weights *y = &w->layer[l];
 		rad_layer_weights *gy = &g->layer[l];
-		/* MLP: res[l+1] = mid + down(gelu(up(ln2(mid)))) */
+		int i = a->nl > 1 ? l : 0;
+		/* the forward left the last layer's norm outputs and activation (and, with
+		 * --recompute, all its activations) in place; other layers remake them */
+		if (l < c->n_layers - 1) {
+			if (a->nl == 1) {
+				layer_forward(m, a, wb, l, 0, a->res[l], NULL);
+			} else {
+				norm(c, a->n1, a->n1m[i], a->n1r[i], a->res[l], y->norm1_w, y->norm1_b, n);
+				norm(c, a->n2, a->n2m[i], a->n2r[i], a->mid[i], y->norm2_w, y->norm2_b, n);
+				activate(c, a->act, a->up[i], n);
+			}
+		}
+		/* MLP: res[l+1] = mid + down(act(up(norm2(mid)))) */
 		float *dact = a->b1, *dn = a->b2;
 		if (swiglu) {
 			float *dgu = a->b1;
 			dact = a->b3;
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
-			rad_swiglu_backward(dgu, dact, a->up[l], n, F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2[l], y->w_up, n, C, 2 * F, 0);
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, y->w_down, half(m, wb, y->w_down), n, F, C, 0);
+			rad_swiglu_backward(dgu, dact, a->up[i], n, F);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2, y->w_up, half(m, wb, y->w_up), n, C, 2 * F, 0);
 		} else {
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
-			rad_gelu_backward(dact, dact, a->up[l], (size_t)n * F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2[l], y->w_up, n, C, F, 0);
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, y->w_down, half(m, wb, y->w_down), n, F, C, 0);
+			rad_gelu_backward(dact, dact, a->up[i], (size_t)n * F);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2, y->w_up, half(m, wb, y->w_up), n, C, F, 0);
 		}
-		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[l], a->n2r[l], y->norm2_w, n, C);
-		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[l], a->n2m[l], a->n2r[l], y->norm2_w, n, C);
-		/* attention: mid = res[l] + proj(attn(qkv(ln1(res[l])))) */
+		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[i], a->n2r[i], y->norm2_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[i], a->n2m[i], a->n2r[i], y->norm2_w, n, C);
+		/* attention: mid = res[l] + proj(attn(qkv(norm1(res[l])))) */
 		float *dao = a->b2, *dqkv = a->b1;
-		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[l], y->wo, n, HD, C, 0);
-		rad_attention_backward(dqkv, a->datt, dao, a->qkv[l], a->att[l], a->off, a->len, a->nseq, H, G, D);
+		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[i], y->wo, half(m, wb, y->wo), n, HD, C, 0);
+		rad_attention_backward(dqkv, a->awork, dao, a->ao[i], a->qkv[i], a->alse[i], a->off, a->len, a->nseq, H, G, D,
+		                       wb != NULL);
 		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
 		if (c->qk_norm)
-			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[l], a->qkr[l], y->q_norm, y->k_norm, n, H, G, D);
-		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1[l], y->wqkv, n, C, W, 0);
-		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[l], y->norm1_w, n, C);
-		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[l], a->n1r[l], y->norm1_w, n, C);
+			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[i], a->qkr[i], y->q_norm, y->k_norm, n, H, G, D);
+		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1, y->wqkv, half(m, wb, y->wqkv), n, C, W, 0);
+		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[i], y->norm1_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[i], a->n1r[i], y->norm1_w, n, C);
 	}
 	rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
 }

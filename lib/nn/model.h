@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "nn/engine.h"
 #include "stream/batch.h"
 
 enum rad_norm_kind { RAD_NORM_LAYER = 0, RAD_NORM_RMS = 1 };
@@ -115,6 +116,11 @@ typedef struct rad_model {
 	rad_weights w, g;             /* views into params and grads */
 	rad_acts *acts;
 	int threads;
+	int compute;                  /* enum rad_compute (engine.h): what the products take */
+	int recompute;                /* training keeps only each layer's input; the backward
+	                                 recomputes the layer (gradient checkpointing) */
+	rad_bf16 *params_bf16;        /* [nparams] bf16 copy of params (bf16 compute), or NULL */
+	int bf16_stale;               /* params changed since params_bf16 was made */
 } rad_model;
 
 /* A zeroed model of configuration c (check it first); NULL + *err when c is not runnable. */
@@ -126,8 +132,19 @@ void rad_model_init(rad_model *m, uint64_t seed);
 /* Allocates and zeroes grads. */
 void rad_model_enable_grads(rad_model *m);
 void rad_model_zero_grads(rad_model *m);
-/* Sets the OpenMP and BLAS thread count (0 = leave as is). */
+/* Sets the OpenMP thread count, which the engine uses too (0 = leave as is). */
 void rad_model_set_threads(rad_model *m, int threads);
+/* fp32 (the default) or bf16 products: bf16 inputs, fp32 sums, with fp32 master weights,
+ * norms, softmax and loss.  In bf16 the weights' bf16 copy is made again before every
+ * forward of a model with gradients (its weights change between steps); a caller that
+ * changes the weights of a model without gradients calls this again. */
+void rad_model_set_compute(rad_model *m, int compute);
+/* Activation recomputation (on = 1): the forward of a model with gradients keeps only
+ * each layer's input, and the backward runs each layer's forward again before its
+ * backward: about a third more work for memory that does not grow with the layers. */
+void rad_model_set_recompute(rad_model *m, int on);
+/* The bf16 copy of params for bf16 compute, made (again) when needed; NULL in fp32. */
+const rad_bf16 *rad_model_bf16(rad_model *m);
 /* A hash of the configuration and every weight: names the model a reference came from. */
 uint64_t rad_model_fingerprint(const rad_model *m);
 

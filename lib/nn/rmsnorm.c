@@ -4,11 +4,13 @@
  * Weight gradients are summed serially over tokens: deterministic. */
 #include <math.h>
 #include <string.h>
+#include "nn/layers.h"
 #include "nn/llama_layers.h"
 
 static inline float row_rstd(const float *x, int c, float eps)
 {
-	double s = 0;
+	double s = 0;   /* double sums in simd lanes: vectorised, and in a fixed order */
+	#pragma omp simd reduction(+:s)
 	for (int j = 0; j < c; j++) s += (double)x[j] * x[j];
 	return (float)(1.0 / sqrt(s / c + eps));
 }
@@ -45,11 +47,15 @@ void rad_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
 	#pragma omp parallel for schedule(static)
 	for (int t = 0; t < n; t++)
 		row_back(dx + (size_t)t * c, dy + (size_t)t * c, x + (size_t)t * c, rstd[t], w, c, 1);
-	for (int t = 0; t < n; t++) {
-		const float *xr = x + (size_t)t * c, *dr = dy + (size_t)t * c;
-		float rs = rstd[t];
-		#pragma omp simd
-		for (int j = 0; j < c; j++) dw[j] += dr[j] * xr[j] * rs;
+	#pragma omp parallel for schedule(static)
+	for (int j0 = 0; j0 < c; j0 += RAD_COLS) {
+		int j1 = j0 + RAD_COLS < c ? j0 + RAD_COLS : c;
+		for (int t = 0; t < n; t++) {
+			const float *xr = x + (size_t)t * c, *dr = dy + (size_t)t * c;
+			float rs = rstd[t];
+			#pragma omp simd
+			for (int j = j0; j < j1; j++) dw[j] += dr[j] * xr[j] * rs;
+		}
 	}
 }
 

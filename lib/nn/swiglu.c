@@ -2,6 +2,7 @@
  *   dg = dy u sigmoid(g) (1 + g (1 - sigmoid(g)));   du = dy silu(g) */
 #include <math.h>
 #include "nn/llama_layers.h"
+#include "nn/vmath.h"
 
 void rad_swiglu_forward(float *y, const float *gu, int n, int f)
 {
@@ -10,7 +11,7 @@ void rad_swiglu_forward(float *y, const float *gu, int n, int f)
 		const float *g = gu + (size_t)t * 2 * f, *u = g + f;
 		float *yr = y + (size_t)t * f;
 		#pragma omp simd
-		for (int j = 0; j < f; j++) yr[j] = g[j] / (1.0f + expf(-g[j])) * u[j];
+		for (int j = 0; j < f; j++) yr[j] = g[j] / (1.0f + rad_expf(-g[j])) * u[j];
 	}
 }
 
@@ -22,7 +23,7 @@ void rad_swiglu_backward(float *dgu, const float *dy, const float *gu, int n, in
 		float *dg = dgu + (size_t)t * 2 * f, *du = dg + f;
 		#pragma omp simd
 		for (int j = 0; j < f; j++) {
-			float s = 1.0f / (1.0f + expf(-g[j]));
+			float s = 1.0f / (1.0f + rad_expf(-g[j]));
 			dg[j] = dr[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
 			du[j] = dr[j] * g[j] * s;
 		}

@@ -30,6 +30,8 @@ typedef struct rad_train_opts {
 	int resume, no_save, no_ref_check;
 	int dtype;                /* RAD_ST_F32 or RAD_ST_BF16 on disk */
 	int threads;              /* 0: all cores */
+	int compute;              /* enum rad_compute: fp32 or bf16 products */
+	int recompute;            /* recompute each layer in the backward instead of keeping it */
 	int accum;                /* batches per optimizer step */
 	int schedule;             /* enum rad_schedule */
 	long warmup_steps;        /* -1: unset */

@@ -1,6 +1,6 @@
 /* eval_gen.c — generation speed: greedy decoding with the key/value cache (one prompt or
  * a batch) against recomputing the whole sequence at every step.
- *   eval_gen MODEL_DIR PROMPT_LEN NEW_TOKENS BATCH cache|nocache
+ *   eval_gen MODEL_DIR PROMPT_LEN NEW_TOKENS BATCH cache|nocache [fp32|bf16]
  * Prints one JSON line: tokens generated, wall and process CPU seconds, tokens/s, and the
  * first sequence's ids (to compare the two ways and other implementations). */
 #include <stdio.h>
@@ -29,10 +29,14 @@ static double cpu(void)
 int main(int argc, char **argv)
 {
 	rad_cli_init(argc, argv);
-	if (argc != 6) rad_die(RAD_EXIT_USAGE, NULL, "usage: eval_gen MODEL_DIR PROMPT_LEN NEW_TOKENS BATCH cache|nocache");
+	if (argc != 6 && argc != 7)
+		rad_die(RAD_EXIT_USAGE, NULL, "usage: eval_gen MODEL_DIR PROMPT_LEN NEW_TOKENS BATCH cache|nocache [fp32|bf16]");
 	rad_model *m = NULL;
 	const char *e = rad_model_load(&m, argv[1]);
 	if (e) rad_die(RAD_EXIT_DATA, argv[1], "%s", e);
+	int compute = argc == 7 ? rad_compute_parse(argv[6]) : RAD_COMPUTE_F32;
+	if (compute < 0) rad_die(RAD_EXIT_USAGE, NULL, "fp32 or bf16, not %s", argv[6]);
+	rad_model_set_compute(m, compute);
 	int np = atoi(argv[2]), nn = atoi(argv[3]), B = atoi(argv[4]), cache = !strcmp(argv[5], "cache");
 	int V = m->cfg.vocab, total = np + nn;
 	rad_kv_cache *kv = rad_kv_cache_new(m, B, total);
@@ -65,8 +69,8 @@ int main(int argc, char **argv)
 			}
 	}
 	double w = wall() - w0, c = cpu() - c0;
-	printf("{\"mode\":\"%s\",\"batch\":%d,\"tokens\":%d,\"wall_s\":%.4f,\"cpu_s\":%.4f,\"tokens_per_s\":%.1f,\"ids\":[",
-	       cache ? "cache" : "nocache", B, B * nn, w, c, B * nn / w);
+	printf("{\"mode\":\"%s%s\",\"batch\":%d,\"tokens\":%d,\"wall_s\":%.4f,\"cpu_s\":%.4f,\"tokens_per_s\":%.1f,\"ids\":[",
+	       cache ? "cache" : "nocache", compute == RAD_COMPUTE_BF16 ? " bf16" : "", B, B * nn, w, c, B * nn / w);
 	for (int t = np; t < total; t++) printf("%s%d", t > np ? "," : "", seq[t]);
 	printf("]}\n");
 	rad_sampler_free(&sm);

@@ -1,9 +1,10 @@
-"""llama_torch.py LAYERS DIM HEADS KV_HEADS FFN VOCAB TIED PAIRS PROMPT COMP STEPS THREADS
+"""llama_torch.py LAYERS DIM HEADS KV_HEADS FFN VOCAB TIED PAIRS PROMPT COMP STEPS THREADS [LOSS]
 
 The PyTorch side of the Llama-family DPO bench: the same shape (random weights, fp32),
 the same work per step as rad-train-step (chosen and rejected sequences of PROMPT + COMP
 tokens, the LM head at completion positions only, DPO against fixed reference
-log-probs, AdamW), on THREADS threads.  Prints one JSON line: the median step time and
+log-probs, AdamW), on THREADS threads; LOSS sft: PAIRS chosen sequences only, their mean
+NLL per completion token.  Prints one JSON line: the median step time and
 CPU time in seconds over STEPS steps after one warm-up, and the peak RSS in KiB.
 Attention is written out (q k^T, causal mask, softmax, v) so old torch versions run it."""
 import json, math, resource, sys, time
@@ -11,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 L, C, H, G, FF, V, tied, P, LP, LC, steps, threads = map(int, sys.argv[1:13])
+sft = len(sys.argv) > 13 and sys.argv[13] == "sft"
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 D = C // H
@@ -64,14 +66,17 @@ def seq_logps(tok):
     return lp.gather(-1, tok[:, LP:, None]).squeeze(-1).sum(-1)
 
 
-tok = torch.randint(0, V, (2 * P, Ln))
+tok = torch.randint(0, V, (P if sft else 2 * P, Ln))
 ref = torch.randn(2 * P) - 100
 times, cpus = [], []
 for s in range(steps + 1):
     t0, c0 = time.perf_counter(), time.process_time()
     lp = seq_logps(tok)
-    z = 0.1 * ((lp[:P] - ref[:P]) - (lp[P:] - ref[P:]))
-    loss = -F.logsigmoid(z).mean()
+    if sft:
+        loss = -lp.sum() / (P * LC)
+    else:
+        z = 0.1 * ((lp[:P] - ref[:P]) - (lp[P:] - ref[P:]))
+        loss = -F.logsigmoid(z).mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()

@@ -2,8 +2,10 @@
 # torch_llama.sh — Hugging Face checkpoints of each Llama-family variant, written here
 # (Llama: GQA, biases, Llama-3 rope scaling, bf16 shards; Qwen2: q/k/v biases, tied;
 # Qwen3: q/k norms), give the same log-probs through rad-logps, and the same DPO loss and
-# gradients through rad-train-step, as an independent float64 PyTorch model; what
-# rad-train-step saves reads back in PyTorch under the same names.  Skipped without torch.
+# gradients through rad-train-step, as an independent float64 PyTorch model (to 1e-4;
+# with bf16 products, --compute bf16, to 5e-2: the tiny heads here cancel much in the
+# attention backward); what rad-train-step saves reads back in PyTorch under the same
+# names.  Skipped without torch.
 . "$(dirname "$0")/lib.sh"
 
 py=""
@@ -27,6 +29,9 @@ for v in llama qwen2 qwen3; do
 	rad-train-step -m "$T/$v" -o "$T/$v.out" --loss dpo --beta 2 --label-smoothing 0.2 --sft-weight 0.5 \
 		--no-ref-check --clip 0 --threads 1 --lr 1e-2 --dump-grads "$T/$v.g" "$T/$v.r" > "$T/$v.log"
 	"$py" "$ref" grads "$T/$v" "$T/$v.r.jsonl" "$T/$v.g" "$T/$v.log" 2 0.2 0.5
+	rad-train-step -m "$T/$v" -o "$T/$v.bf" --loss dpo --beta 2 --label-smoothing 0.2 --sft-weight 0.5 \
+		--no-ref-check --clip 0 --threads 1 --compute bf16 --no-save --dump-grads "$T/$v.gb" "$T/$v.r" > "$T/$v.logb"
+	"$py" "$ref" grads "$T/$v" "$T/$v.r.jsonl" "$T/$v.gb" "$T/$v.logb" 2 0.2 0.5 5e-2
 	# the trained checkpoint: PyTorch reads it by the same names and agrees with rad-logps
 	rad-logps -m "$T/$v.out" --threads 1 "$T/b" | rad-dump > "$T/$v.out.jsonl"
 	"$py" "$ref" logps "$T/$v.out" "$T/$v.out.jsonl"

@@ -138,6 +138,36 @@ static void test_batched_step(void)
 	rad_model_free(m);
 }
 
+/* bf16 products in generation: a slot's logits do not depend on the other slots of a
+ * step, and stay within bf16's rounding of the fp32 ones (without being them). */
+static void test_bf16(void)
+{
+	rad_model *m = fx_model(V, CTX, L, H, C, 5, 3.0);
+	rad_kv_cache *kv = rad_kv_cache_new(m, 2, CTX), *one = rad_kv_cache_new(m, 1, CTX);
+	int32_t pre[2][4] = {{1, 2, 3, 4}, {9, 8, 7, 6}}, nxt[2] = {11, 12};
+	int slots[2] = {1, 0};
+	float lg[2 * V], ref[V], f32[V];
+	rad_model_set_compute(m, RAD_COMPUTE_BF16);
+	for (int s = 0; s < 2; s++) EXPECT(rad_model_decode(m, kv, s, pre[s], 4, lg) == NULL);
+	EXPECT(rad_model_decode_step(m, kv, 2, slots, nxt, lg) == NULL);
+	EXPECT(rad_model_decode(m, one, 0, pre[1], 4, ref) == NULL);
+	EXPECT(rad_model_decode(m, one, 0, &nxt[0], 1, ref) == NULL);
+	for (int j = 0; j < V; j++) EXPECT_NEAR(lg[j], ref[j], 1e-4);
+	rad_model_set_compute(m, RAD_COMPUTE_F32);
+	rad_kv_cache_reset(one, 0);
+	EXPECT(rad_model_decode(m, one, 0, pre[1], 4, f32) == NULL);
+	EXPECT(rad_model_decode(m, one, 0, &nxt[0], 1, f32) == NULL);
+	double err = 0, mag = 0;
+	for (int j = 0; j < V; j++) {
+		err = fmax(err, fabs(ref[j] - f32[j]));
+		mag = fmax(mag, fabs(f32[j]));
+	}
+	EXPECT_MSG(err < 5e-2 * mag && err > 1e-6 * mag, "bf16 vs fp32 logits: %g of %g", err, mag);
+	rad_kv_cache_free(kv);
+	rad_kv_cache_free(one);
+	rad_model_free(m);
+}
+
 static void test_sample(void)
 {
 	enum { N = 6 };
@@ -193,6 +223,7 @@ int main(void)
 	RUN(test_decode_matches_forward);
 	RUN(test_llama_family);
 	RUN(test_batched_step);
+	RUN(test_bf16);
 	RUN(test_sample);
 	return test_status();
 }

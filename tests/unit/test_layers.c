@@ -1,6 +1,8 @@
-/* test_layers.c — each layer's backward against central finite differences of its forward.
+/* test_layers.c — each layer's backward against central finite differences of its forward,
+ * and the tiled attention and the bf16 products against float64 references written here.
  * Objective: L = sum(r * y) for a fixed random r, so dL/dy = r. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "nn/layers.h"
@@ -51,7 +53,7 @@ typedef struct { int n, in, out; float *x, *w, *b, *y, *r; } lin_ctx;
 static double lin_f(void *p)
 {
 	lin_ctx *c = p;
-	rad_matmul_forward(c->y, c->x, c->w, c->b, c->n, c->in, c->out);
+	rad_matmul_forward(c->y, c->x, c->w, NULL, c->b, c->n, c->in, c->out);
 	return dot(c->y, c->r, (size_t)c->n * c->out);
 }
 static void test_matmul(void)
@@ -60,16 +62,87 @@ static void test_matmul(void)
 	c.x = rnd(35, 1); c.w = rnd(42, 1); c.b = rnd(6, 1); c.y = rnd(30, 1); c.r = rnd(30, 1);
 	float *dx = calloc(35, 4), *dw = calloc(42, 4), *db = calloc(6, 4);
 	lin_f(&c);
-	rad_matmul_backward(dx, dw, db, c.r, c.x, c.w, c.n, c.in, c.out, 0);
+	rad_matmul_backward(dx, dw, db, c.r, c.x, c.w, NULL, c.n, c.in, c.out, 0);
 	check("dx", c.x, dx, 35, lin_f, &c, 1e-2);
 	check("dw", c.w, dw, 42, lin_f, &c, 1e-2);
 	check("db", c.b, db, 6, lin_f, &c, 1e-2);
 	/* accumulate mode adds */
 	float *dx2 = calloc(35, 4);
 	for (int i = 0; i < 35; i++) dx2[i] = 1.0f;
-	rad_matmul_backward(dx2, NULL, NULL, c.r, c.x, c.w, c.n, c.in, c.out, 1);
+	rad_matmul_backward(dx2, NULL, NULL, c.r, c.x, c.w, NULL, c.n, c.in, c.out, 1);
 	EXPECT_NEAR(dx2[3], dx[3] + 1.0, 1e-5);
 	free(c.x); free(c.w); free(c.b); free(c.y); free(c.r); free(dx); free(dw); free(db); free(dx2);
+}
+
+/* bf16 rounding written independently of the engine's: the nearest bf16 value, ties to
+ * the even one, found by comparing the two candidates in double. */
+static double bf16_ref(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	uint32_t lo = u & 0xffff0000u, hi = lo + 0x10000u;
+	float a, b;
+	memcpy(&a, &lo, 4);
+	memcpy(&b, &hi, 4);
+	double da = fabs((double)f - a), db = fabs((double)f - b);
+	if (da < db || (da == db && !(lo & 0x10000u))) return a;
+	return b;
+}
+
+static double widen(rad_bf16 h)
+{
+	float f;
+	rad_f32_from_bf16(&f, &h, 1);
+	return f;
+}
+
+/* bf16 compute: every product is the float64 product of the bf16-rounded inputs, to fp32
+ * accuracy (sums of up to 300 terms), and within bf16's 2^-8 of the unrounded one. */
+static void test_matmul_bf16(void)
+{
+	int n = 9, in = 300, out = 7;
+	float *x = rnd((size_t)n * in, 1), *w = rnd((size_t)out * in, 1), *b = rnd(out, 1), *y = calloc(n * out, 4);
+	float *dy = rnd((size_t)n * out, 1), *dx = calloc((size_t)n * in, 4), *dw = calloc((size_t)out * in, 4);
+	rad_bf16 *wh = malloc((size_t)out * in * 2);
+	rad_bf16_from_f32(wh, w, (size_t)out * in);
+	for (int i = 0; i < out * in; i++) EXPECT_NEAR(widen(wh[i]), bf16_ref(w[i]), 0);
+	rad_matmul_forward(y, x, w, wh, b, n, in, out);
+	rad_matmul_backward(dx, dw, NULL, dy, x, w, wh, n, in, out, 0);
+	double worst = 0, worst_full = 0;
+	for (int t = 0; t < n; t++)
+		for (int o = 0; o < out; o++) {
+			double s = b[o], full = b[o], mag = 0;
+			for (int i = 0; i < in; i++) {
+				s += bf16_ref(x[t * in + i]) * bf16_ref(w[o * in + i]);
+				full += (double)x[t * in + i] * w[o * in + i];
+				mag += fabs((double)x[t * in + i] * w[o * in + i]);
+			}
+			worst = fmax(worst, fabs(y[t * out + o] - s) / mag);
+			worst_full = fmax(worst_full, fabs(y[t * out + o] - full) / mag);
+		}
+	EXPECT_MSG(worst < 1e-5, "bf16 forward vs rounded inputs: %g", worst);
+	EXPECT_MSG(worst_full < 8e-3 && worst_full > 1e-5, "bf16 forward vs fp64: %g", worst_full);
+	worst = 0;
+	for (int t = 0; t < n; t++)
+		for (int i = 0; i < in; i++) {
+			double s = 0, mag = 0;
+			for (int o = 0; o < out; o++) {
+				s += bf16_ref(dy[t * out + o]) * bf16_ref(w[o * in + i]);
+				mag += fabs((double)dy[t * out + o] * w[o * in + i]);
+			}
+			worst = fmax(worst, fabs(dx[t * in + i] - s) / mag);
+		}
+	for (int o = 0; o < out; o++)
+		for (int i = 0; i < in; i++) {
+			double s = 0, mag = 0;
+			for (int t = 0; t < n; t++) {
+				s += bf16_ref(dy[t * out + o]) * bf16_ref(x[t * in + i]);
+				mag += fabs((double)dy[t * out + o] * x[t * in + i]);
+			}
+			worst = fmax(worst, fabs(dw[o * in + i] - s) / mag);
+		}
+	EXPECT_MSG(worst < 1e-5, "bf16 backward vs rounded inputs: %g", worst);
+	free(x); free(w); free(b); free(y); free(dy); free(dx); free(dw); free(wh);
 }
 
 /* ---- layernorm ---- */
@@ -127,11 +200,11 @@ static void test_gelu(void)
 }
 
 /* ---- attention (grouped-query too) ---- */
-typedef struct { int h, g, d, nseq, n; int off[3], len[3]; float *qkv, *out, *att, *r; } at_ctx;
+typedef struct { int h, g, d, nseq, n, bf16; int off[3], len[3]; float *qkv, *out, *lse, *r; } at_ctx;
 static double at_f(void *p)
 {
 	at_ctx *c = p;
-	rad_attention_forward(c->out, c->att, c->qkv, c->off, c->len, c->nseq, c->h, c->g, c->d);
+	rad_attention_forward(c->out, c->lse, c->qkv, c->off, c->len, c->nseq, c->h, c->g, c->d, c->bf16);
 	return dot(c->out, c->r, (size_t)c->n * c->h * c->d);
 }
 static void attention_case(int h, int g)
@@ -141,36 +214,147 @@ static void attention_case(int h, int g)
 	c.qkv = rnd((size_t)c.n * w, 1);
 	c.out = rnd((size_t)c.n * h * c.d, 1);
 	c.r = rnd((size_t)c.n * h * c.d, 1);
-	size_t na = rad_attention_att_size(c.len, 3, h);
-	EXPECT_EQ(na, (size_t)h * (25 + 1 + 16));
-	c.att = calloc(na, 4);
-	float *datt = calloc(na, 4), *dqkv = calloc((size_t)c.n * w, 4);
+	c.lse = calloc((size_t)c.n * h, 4);
+	float *work = calloc(rad_attention_work_size(c.n, h, g, c.d) + 1, 4), *dqkv = calloc((size_t)c.n * w, 4);
 	at_f(&c);
 	/* the one-token sequence attends to itself only: its output is its own v */
 	for (int hh = 0; hh < h; hh++)
 		EXPECT_NEAR(c.out[5 * h * c.d + hh * c.d], c.qkv[5 * w + (h + g + hh / (h / g)) * c.d], 1e-6);
-	/* causal: the first token of sequence 0 sees only itself */
-	EXPECT_NEAR(c.att[0], 1.0, 1e-6);
-	EXPECT_NEAR(c.att[1], 0.0, 0);
-	rad_attention_backward(dqkv, datt, c.r, c.qkv, c.att, c.off, c.len, 3, h, g, c.d);
+	/* causal: the first token of sequence 0 sees only itself, so its log-sum-exp is its own score */
+	double q0k0 = 0;
+	for (int e = 0; e < c.d; e++) q0k0 += (double)c.qkv[e] * c.qkv[h * c.d + e];
+	EXPECT_NEAR(c.lse[0], q0k0 / sqrt(c.d), 1e-5);
+	rad_attention_backward(dqkv, work, c.r, c.out, c.qkv, c.lse, c.off, c.len, 3, h, g, c.d, 0);
 	check("dqkv", c.qkv, dqkv, (size_t)c.n * w, at_f, &c, 1e-2);
-	free(c.qkv); free(c.out); free(c.r); free(c.att); free(datt); free(dqkv);
+	free(c.qkv); free(c.out); free(c.r); free(c.lse); free(work); free(dqkv);
 }
 static void test_attention(void) { attention_case(2, 2); }
 static void test_attention_gqa(void) { attention_case(4, 2); }
+
+/* Plain causal softmax attention in float64 over whole [L, L] matrices, forward and
+ * backward, for one sequence at token offset off: what the tiles must reproduce. */
+static void attention_ref(double *out, double *lse, double *dqkv, const float *qkv, const float *dout, int off, int L,
+                          int h, int g, int d)
+{
+	int w = (h + 2 * g) * d, hd = h * d;
+	double scale = 1 / sqrt(d), *a = malloc(sizeof(double) * L * L), *da = malloc(sizeof(double) * L * L);
+	for (int hh = 0; hh < h; hh++) {
+		int kh = hh / (h / g);
+		const float *q = qkv + (size_t)off * w + hh * d, *k = qkv + (size_t)off * w + (h + kh) * d;
+		const float *v = qkv + (size_t)off * w + (h + g + kh) * d, *dO = dout + (size_t)off * hd + hh * d;
+		double *dq = dqkv + (size_t)off * w + hh * d, *dk = dqkv + (size_t)off * w + (h + kh) * d;
+		double *dv = dqkv + (size_t)off * w + (h + g + kh) * d;
+		for (int i = 0; i < L; i++) {
+			double mx = -1e300, s = 0;
+			for (int j = 0; j <= i; j++) {
+				double z = 0;
+				for (int e = 0; e < d; e++) z += (double)q[i * w + e] * k[j * w + e];
+				a[i * L + j] = z * scale;
+				mx = fmax(mx, z * scale);
+			}
+			for (int j = 0; j <= i; j++) s += exp(a[i * L + j] - mx);
+			lse[(size_t)(off + i) * h + hh] = mx + log(s);
+			for (int j = 0; j <= i; j++) a[i * L + j] = exp(a[i * L + j] - mx) / s;
+			for (int e = 0; e < d; e++) {
+				double o = 0;
+				for (int j = 0; j <= i; j++) o += a[i * L + j] * v[j * w + e];
+				out[(size_t)(off + i) * hd + hh * d + e] = o;
+			}
+		}
+		/* dA = dO V^T; dS = A (dA - rowsum(dA A)); dQ = scale dS K; dK += scale dS^T Q; dV += A^T dO */
+		for (int i = 0; i < L; i++) {
+			double rs = 0;
+			for (int j = 0; j <= i; j++) {
+				double z = 0;
+				for (int e = 0; e < d; e++) z += (double)dO[i * hd + e] * v[j * w + e];
+				da[i * L + j] = z;
+				rs += z * a[i * L + j];
+			}
+			for (int j = 0; j <= i; j++) da[i * L + j] = a[i * L + j] * (da[i * L + j] - rs);
+		}
+		for (int i = 0; i < L; i++)
+			for (int e = 0; e < d; e++) {
+				double sq = 0, sk = 0, sv = 0;
+				for (int j = 0; j <= i; j++) sq += da[i * L + j] * k[j * w + e];
+				for (int j = i; j < L; j++) {
+					sk += da[j * L + i] * q[j * w + e];
+					sv += a[j * L + i] * dO[j * hd + e];
+				}
+				dq[(size_t)i * w + e] = scale * sq;
+				dk[(size_t)i * w + e] += scale * sk;
+				dv[(size_t)i * w + e] += sv;
+			}
+	}
+	free(a);
+	free(da);
+}
+
+/* Largest |got - want| over the largest |want|: an error relative to the array's scale. */
+static double rel_err(const float *got, const double *want, size_t n)
+{
+	double e = 0, mag = 0;
+	for (size_t i = 0; i < n; i++) {
+		e = fmax(e, fabs(got[i] - want[i]));
+		mag = fmax(mag, fabs(want[i]));
+	}
+	return e / mag;
+}
+
+/* Sequences longer than a query tile and a key block (many tiles, the online softmax
+ * across key blocks, masked edge tiles), against the float64 reference: fp32 to 1e-5,
+ * bf16 products to 2e-2 (8-bit mantissas in, fp32 sums). */
+static void attention_long_case(int h, int g, int bf16, double tol)
+{
+	int d = 16, nseq = 3, off[3] = {0, 300, 301}, len[3] = {300, 1, 139}, n = 440;
+	int w = (h + 2 * g) * d, hd = h * d;
+	float *qkv = rnd((size_t)n * w, 1), *dout = rnd((size_t)n * hd, 1);
+	float *out = calloc((size_t)n * hd, 4), *lse = calloc((size_t)n * h, 4), *dqkv = calloc((size_t)n * w, 4);
+	float *work = calloc(rad_attention_work_size(n, h, g, d) + 1, 4);
+	double *rout = calloc((size_t)n * hd, 8), *rlse = calloc((size_t)n * h, 8), *rd = calloc((size_t)n * w, 8);
+	for (int s = 0; s < nseq; s++) attention_ref(rout, rlse, rd, qkv, dout, off[s], len[s], h, g, d);
+	rad_attention_forward(out, lse, qkv, off, len, nseq, h, g, d, bf16);
+	rad_attention_backward(dqkv, work, dout, out, qkv, lse, off, len, nseq, h, g, d, bf16);
+	double eo = rel_err(out, rout, (size_t)n * hd), el = rel_err(lse, rlse, (size_t)n * h);
+	double ed = rel_err(dqkv, rd, (size_t)n * w);
+	EXPECT_MSG(eo < tol && el < tol && ed < tol, "out %g, lse %g, dqkv %g (tolerance %g)", eo, el, ed, tol);
+	if (bf16) EXPECT_MSG(eo > 1e-5, "bf16 products should round: out error %g", eo);
+	free(qkv); free(dout); free(out); free(lse); free(dqkv); free(work); free(rout); free(rlse); free(rd);
+}
+static void test_attention_long(void) { attention_long_case(2, 2, 0, 1e-5); }
+static void test_attention_long_gqa(void) { attention_long_case(6, 2, 0, 1e-5); }
+static void test_attention_long_bf16(void) { attention_long_case(6, 2, 1, 2e-2); }
+
+/* Bitwise the same at 1 and 2 threads: each (sequence, head) is done by one thread in a
+ * fixed order. */
+static void test_attention_threads(void)
+{
+	int h = 4, g = 2, d = 8, off[2] = {0, 200}, len[2] = {200, 170}, n = 370, w = (h + 2 * g) * d;
+	float *qkv = rnd((size_t)n * w, 1), *dout = rnd((size_t)n * h * d, 1);
+	float *o[2], *l[2], *dq[2], *work = calloc(rad_attention_work_size(n, h, g, d), 4);
+	for (int t = 0; t < 2; t++) {
+		omp_set_num_threads(t + 1);
+		o[t] = calloc((size_t)n * h * d, 4); l[t] = calloc((size_t)n * h, 4); dq[t] = calloc((size_t)n * w, 4);
+		rad_attention_forward(o[t], l[t], qkv, off, len, 2, h, g, d, 0);
+		rad_attention_backward(dq[t], work, dout, o[t], qkv, l[t], off, len, 2, h, g, d, 0);
+	}
+	EXPECT(!memcmp(o[0], o[1], (size_t)n * h * d * 4));
+	EXPECT(!memcmp(dq[0], dq[1], (size_t)n * w * 4));
+	for (int t = 0; t < 2; t++) { free(o[t]); free(l[t]); free(dq[t]); }
+	free(qkv); free(dout); free(work);
+}
 
 /* segments: a sequence's output does not change when another sequence changes */
 static void test_attention_segments(void)
 {
 	int h = 2, g = 2, d = 4, w = (h + 2 * g) * d, off[2] = {0, 3}, len[2] = {3, 4};
 	float *qkv = rnd(7 * w, 1), *out1 = calloc(7 * h * d, 4), *out2 = calloc(7 * h * d, 4);
-	float *att = calloc(rad_attention_att_size(len, 2, h), 4);
-	rad_attention_forward(out1, att, qkv, off, len, 2, h, g, d);
+	float *lse = calloc(7 * h, 4);
+	rad_attention_forward(out1, lse, qkv, off, len, 2, h, g, d, 0);
 	for (int i = 0; i < 3 * w; i++) qkv[i] += 1.0f;    /* change sequence 0 only */
-	rad_attention_forward(out2, att, qkv, off, len, 2, h, g, d);
+	rad_attention_forward(out2, lse, qkv, off, len, 2, h, g, d, 0);
 	EXPECT(memcmp(out1 + 3 * h * d, out2 + 3 * h * d, 4 * h * d * sizeof(float)) == 0);
 	EXPECT(memcmp(out1, out2, 3 * h * d * sizeof(float)) != 0);
-	free(qkv); free(out1); free(out2); free(att);
+	free(qkv); free(out1); free(out2); free(lse);
 }
 
 /* ---- logprobs ---- */
@@ -178,7 +362,7 @@ typedef struct { int m, c, v, rows; float *x, *w, *logp, *lse, *r, *scratch; int
 static double lp_f(void *p)
 {
 	lp_ctx *c = p;
-	rad_logprobs_forward(c->logp, c->lse, c->x, c->w, c->tgt, c->m, c->c, c->v, c->scratch, c->rows);
+	rad_logprobs_forward(c->logp, c->lse, c->x, c->w, NULL, c->tgt, c->m, c->c, c->v, c->scratch, c->rows);
 	return dot(c->logp, c->r, c->m);
 }
 static void logprobs_case(int rows)
@@ -196,11 +380,46 @@ static void logprobs_case(int rows)
 	EXPECT_NEAR(c.logp[2], z[c.tgt[2]] - mx - log(s), 1e-5);
 	float *dx = calloc(30, 4), *dw = calloc(65, 4);
 	lp_f(&c);   /* the backward uses the forward's logits when they are all kept */
-	rad_logprobs_backward(dx, dw, c.r, c.lse, c.x, c.w, c.tgt, c.m, c.c, c.v, c.scratch, c.rows);
+	rad_logprobs_backward(dx, dw, c.r, c.lse, c.x, c.w, NULL, c.tgt, c.m, c.c, c.v, c.scratch, c.rows);
 	check("dx", c.x, dx, 30, lp_f, &c, 1e-2);
 	check("dw", c.w, dw, 65, lp_f, &c, 1e-2);
 	free(c.x); free(c.w); free(c.r); free(c.logp); free(c.lse); free(c.scratch); free(c.tgt); free(dx); free(dw);
 }
+/* bf16 LM head: log-probs of the bf16-rounded rows and weights (fp32 softmax), and a
+ * gradient within bf16's rounding of the fp32 one. */
+static void test_logprobs_bf16(void)
+{
+	int m = 6, c = 40, v = 50;
+	float *x = rnd((size_t)m * c, 1), *w = rnd((size_t)v * c, 1), *dl = rnd(m, 1);
+	float *lp = calloc(m, 4), *lse = calloc(m, 4), *scr = calloc((size_t)m * v, 4);
+	float *dx = calloc((size_t)m * c, 4), *dw = calloc((size_t)v * c, 4), *dx32 = calloc((size_t)m * c, 4);
+	float *dw32 = calloc((size_t)v * c, 4);
+	rad_bf16 *wh = malloc((size_t)v * c * 2);
+	rad_bf16_from_f32(wh, w, (size_t)v * c);
+	int32_t tgt[6] = {0, 7, 49, 3, 3, 20};
+	rad_logprobs_forward(lp, lse, x, w, wh, tgt, m, c, v, scr, m);
+	rad_logprobs_backward(dx, dw, dl, lse, x, w, wh, tgt, m, c, v, scr, m);
+	double worst = 0;
+	for (int r = 0; r < m; r++) {
+		double z[50], mx = -1e300, s = 0;
+		for (int j = 0; j < v; j++) {
+			z[j] = 0;
+			for (int k = 0; k < c; k++) z[j] += bf16_ref(x[r * c + k]) * bf16_ref(w[j * c + k]);
+			mx = fmax(mx, z[j]);
+		}
+		for (int j = 0; j < v; j++) s += exp(z[j] - mx);
+		worst = fmax(worst, fabs(lp[r] - (z[tgt[r]] - mx - log(s))));
+	}
+	EXPECT_MSG(worst < 1e-4, "bf16 log-probs vs rounded inputs: %g", worst);
+	rad_logprobs_forward(lp, lse, x, w, NULL, tgt, m, c, v, scr, m);
+	rad_logprobs_backward(dx32, dw32, dl, lse, x, w, NULL, tgt, m, c, v, scr, m);
+	double ex = 0, mx = 0, ew = 0, mw = 0;
+	for (int i = 0; i < m * c; i++) { ex = fmax(ex, fabs(dx[i] - dx32[i])); mx = fmax(mx, fabs(dx32[i])); }
+	for (int i = 0; i < v * c; i++) { ew = fmax(ew, fabs(dw[i] - dw32[i])); mw = fmax(mw, fabs(dw32[i])); }
+	EXPECT_MSG(ex / mx < 3e-2 && ew / mw < 3e-2, "bf16 gradients vs fp32: dx %g, dw %g", ex / mx, ew / mw);
+	free(x); free(w); free(dl); free(lp); free(lse); free(scr); free(dx); free(dw); free(dx32); free(dw32); free(wh);
+}
+
 static void test_logprobs(void) { logprobs_case(6); }           /* logits kept */
 static void test_logprobs_chunked(void) { logprobs_case(4); }   /* recomputed in chunks of 4 */
 
@@ -229,13 +448,19 @@ int main(void)
 {
 	rad_rng_seed(&R, 42);
 	RUN(test_matmul);
+	RUN(test_matmul_bf16);
 	RUN(test_layernorm);
 	RUN(test_gelu);
 	RUN(test_attention);
 	RUN(test_attention_gqa);
 	RUN(test_attention_segments);
+	RUN(test_attention_long);
+	RUN(test_attention_long_gqa);
+	RUN(test_attention_long_bf16);
+	RUN(test_attention_threads);
 	RUN(test_logprobs);
 	RUN(test_logprobs_chunked);
+	RUN(test_logprobs_bf16);
 	RUN(test_embedding);
 	return test_status();
 }
