@@ -74,6 +74,19 @@ ok_if "online: one round more" run -w w --rounds 3
 same "online: one round more adds only it" "$(tail -n +$((n + 1)) w/times.tsv | cut -f1 | grep -c 'round-[12]/')" 0
 same "online: three rounds, four policies" "$(wc -l <w/rounds.jsonl)" 4
 
+# A reward model with two named labels: pairs picked by the first, goals of both lines.
+printf 'Helpfulness: {helpfulness}. Correctness: {correctness}.' >goal2.txt
+rad-init --tokenizer "$TOK" --layers 1 --heads 2 --dim 16 --context 256 --reward-head helpfulness,correctness --seed 6 -o rm2 >/dev/null
+ok_if "online: two attributes, one round" "$P" -w wa -i prompts.jsonl -m m -t "$TOK" -r rm2 --reward-tokenizer "$TOK" \
+	--score-fields helpfulness,correctness --goal-template goal2.txt -K 3 --max-new-tokens 6 --rounds 1 --batch 4
+same "online: the pairs carry both ratings, picked by helpfulness" \
+	"$(jq -s -c 'map((.ratings_chosen | keys_unsorted) == ["helpfulness","correctness"] and .ratings_chosen.helpfulness == .score_chosen) | unique' wa/round-1/pairs.jsonl)" "[true]"
+same "online: every goal states both, two per pair" \
+	"$(jq -r '.goal' wa/round-1/relabeled.jsonl | grep -cE '^Helpfulness: [0-9.]+\. Correctness: [0-9.]+\.$')" \
+	"$((2 * $(wc -l <wa/round-1/pairs.jsonl)))"
+same "online: the mean reward is helpfulness's" "$(jq -c '.mean_reward[0]' wa/report.json)" \
+	"$(jq -s 'map(.scores.helpfulness) | add / length' wa/round-1/scored.jsonl)"
+
 # A judge that gives every response the same score: no pair, said so with the counts.
 status_is 1 "online: only ties stop the round" "$P" -w wj -i prompts.jsonl -m m -t "$TOK" --judge "jq -c --unbuffered '{id, score: 5}'" \
 	-K 2 --max-new-tokens 4 --rounds 1
