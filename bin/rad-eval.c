@@ -13,6 +13,7 @@
 #include "eval/batches.h"
 #include "eval/judging.h"
 #include "eval/generate.h"
+#include "eval/reward.h"
 #include "base/jsonl.h"
 #include "nn/model.h"
 #include "base/ompenv.h"
@@ -28,6 +29,9 @@ static const char usage[] =
 "               pairs passing every --where, for one --model or two side by side\n"
 "  generate     responses of --model to the prompts of JSONL records (rad-relabel\n"
 "               output): one JSONL line {id, goal, prompt, response, tokens, finish} each\n"
+"  reward       score generated responses with a reward model (--model: a\n"
+"               ...ForSequenceClassification checkpoint): each record is written back\n"
+"               with \"score\" (one label) or \"scores\" (named labels)\n"
 "  judge        score generated responses with --judge COMMAND: each record is written\n"
 "               back with \"score\" as soon as the judge scores it\n"
 "  summary      mean score, share at --top-score and the controllability table (mean\n"
@@ -39,17 +43,22 @@ static const char usage[] =
 "      --beta X          DPO beta of the rewards (prefs; default 0.1)\n"
 "      --where EXPR      keep pairs with FIELD OP VALUE: FIELD score_chosen,\n"
 "                        score_rejected, gap or goal; OP >= <= > < == != (repeatable)\n"
-"      --tokenizer FILE  tokenizer (generate; default DIR/tokenizer.json of --model)\n"
-"      --template NAME   chat template (generate; default chatml): chatml llama3 gemma\n"
+"      --tokenizer FILE  tokenizer (generate, reward; default DIR/tokenizer.json of --model)\n"
+"      --template NAME   chat template (generate, reward; default chatml): chatml llama3 gemma\n"
 "                        zephyr mistral plain, or a template file\n"
 "      --special         added-token text in message content is those tokens\n"
 "      --temperature X   sampling temperature, 0 = greedy (default 1)\n"
 "      --top-k N         sample among the N most likely tokens (default 0 = all)\n"
 "      --top-p X         sample from the smallest set holding X of the mass (default 1)\n"
 "      --max-new-tokens N  new tokens per response at most (default 256)\n"
-"      --batch-size N    prompts decoded together (default 8)\n"
-"      --ids             also write each response's token ids (generate)\n"
-"      --seed N          sampling seed; each prompt's draws depend on it and its id only\n"
+"      --batch-size N    prompts decoded together (generate; default 8)\n"
+"      --samples K       K responses per prompt, one prefill shared (generate): K lines\n"
+"                        with \"sample\" 0..K-1 and \"samples\" K, or one line with --group\n"
+"      --group           one line per prompt, its responses in \"responses\" (generate)\n"
+"      --ids             also write each response's token ids (generate), or the ids the\n"
+"                        reward model read (reward: \"reward_ids\")\n"
+"      --seed N          sampling seed; each response's draws depend on it, the prompt's\n"
+"                        id and the sample's index only\n"
 "      --judge COMMAND   the judge (sh -c COMMAND): JSONL {id, prompt, response} in,\n"
 "                        JSONL {id, score} out\n"
 "      --judge-timeout S fail when the judge is silent S seconds (default 300; 0 = never)\n"
@@ -60,7 +69,8 @@ static const char usage[] =
 "  -o, --output FILE     write to FILE instead of standard output\n"
 "  -z                    zstd-compress the output (at --level, default 3)\n"
 "      --level N         zstd level of -z\n"
-"      --skip-invalid    count and skip bad input records (generate) instead of failing\n"
+"      --skip-invalid    count and skip bad input records (generate, reward) instead of\n"
+"                        failing\n"
 "      --verbose         a summary line of counts (and tokens/s) on standard error\n"
 "      --progress        progress on standard error even when it is not a terminal\n"
 "      --help            show this help and exit\n"
@@ -71,7 +81,7 @@ static const char usage[] =
 
 enum { OPT_BETA = RAD_OPT_FIRST_TOOL, OPT_WHERE, OPT_TOKENIZER, OPT_TEMPLATE, OPT_SPECIAL, OPT_TEMP, OPT_TOPK,
        OPT_TOPP, OPT_MAXNEW, OPT_BATCH, OPT_SEED, OPT_JUDGE, OPT_JTIMEOUT, OPT_TOPSCORE, OPT_THREADS, OPT_LEVEL,
-       OPT_SKIP, OPT_IDS, OPT_COMPUTE };
+       OPT_SKIP, OPT_IDS, OPT_COMPUTE, OPT_SAMPLES, OPT_GROUP };
 
 static rad_model *load(const char *dir, int threads, int compute)
 {
@@ -81,6 +91,19 @@ static rad_model *load(const char *dir, int threads, int compute)
 	rad_model_set_threads(m, threads);
 	rad_model_set_compute(m, compute);
 	return m;
+}
+
+/* --tokenizer, or the model directory's tokenizer.json. */
+static rad_tokenizer *tokenizer_of(const char *dir, const char *path)
+{
+	char def[4096];
+	if (!path) {
+		struct stat sb;
+		snprintf(def, sizeof def, "%s/tokenizer.json", dir);
+		if (stat(def, &sb)) rad_usage_error("--tokenizer FILE is needed (%s has no tokenizer.json)", dir);
+		path = def;
+	}
+	return rad_tokenizer_open(path, NULL);
 }
 
 /* prefs and likelihood: pairs came in and --where kept none is a failed measurement. */
@@ -122,6 +145,8 @@ int main(int argc, char **argv)
 		{"skip-invalid", no_argument, 0, OPT_SKIP},
 		{"ids", no_argument, 0, OPT_IDS},
 		{"compute", required_argument, 0, OPT_COMPUTE},
+		{"samples", required_argument, 0, OPT_SAMPLES},
+		{"group", no_argument, 0, OPT_GROUP},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
@@ -167,10 +192,12 @@ int main(int argc, char **argv)
 		case OPT_COMPUTE:
 			if ((compute = rad_compute_parse(optarg)) < 0) rad_usage_error("--compute: fp32 or bf16, not \"%s\"", optarg);
 			break;
+		case OPT_SAMPLES: g.samples = (int)rad_parse_int("samples", optarg, 1, 1024); break;
+		case OPT_GROUP: g.group = 1; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
-	if (optind >= argc) rad_usage_error("give a MODE: prefs, likelihood, generate, judge or summary");
+	if (optind >= argc) rad_usage_error("give a MODE: prefs, likelihood, generate, reward, judge or summary");
 	const char *mode = argv[optind++];
 	/* values that would only show up later as NaN or nonsense are refused now */
 	if (!(beta > 0) || isinf(beta)) rad_usage_error("--beta must be a finite number > 0");
@@ -181,9 +208,11 @@ int main(int argc, char **argv)
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
 	int ninputs = optind < argc ? argc - optind : 1;
-	int needs_model = !strcmp(mode, "prefs") || !strcmp(mode, "likelihood") || !strcmp(mode, "generate");
+	int needs_model = !strcmp(mode, "prefs") || !strcmp(mode, "likelihood") || !strcmp(mode, "generate") ||
+	                  !strcmp(mode, "reward");
 	if (!needs_model && strcmp(mode, "judge") && strcmp(mode, "summary"))
-		rad_usage_error("unknown mode '%s' (prefs, likelihood, generate, judge, summary)", mode);
+		rad_usage_error("unknown mode '%s' (prefs, likelihood, generate, reward, judge, summary)", mode);
+	if ((g.samples || g.group) && strcmp(mode, "generate")) rad_usage_error("--samples and --group are for generate");
 	if (needs_model && !nmodels) rad_usage_error("%s needs --model DIR", mode);
 	if (nmodels == 2 && strcmp(mode, "likelihood")) rad_usage_error("two models are compared by likelihood only");
 	if (!strcmp(mode, "judge") && !judge) rad_usage_error("judge needs --judge COMMAND");
@@ -209,28 +238,25 @@ int main(int argc, char **argv)
 		write_json(out, o);
 		rad_model_free(ms[0]);
 		rad_model_free(ms[1]);
+	} else if (!strcmp(mode, "reward")) {
+		rad_model *m = load(models[0], threads, compute);
+		rad_tokenizer *tok = tokenizer_of(models[0], tokpath);
+		rad_template *tp = rad_template_open(tpname);
+		rad_reward_opts ro = {.special = g.special, .skip_invalid = g.skip_invalid, .ids = g.ids};
+		rad_reward_stats st;
+		rad_reward_run(m, tok, tp, &ro, inputs, ninputs, out, &st);
+		rad_reward_summary(&st, m);
+		if (st.skipped && !st.records) rad_die(RAD_EXIT_DATA, NULL, "no scores: all %lld records were skipped", st.skipped);
+		rad_template_free(tp);
+		rad_tokenizer_free(tok);
+		rad_model_free(m);
 	} else if (!strcmp(mode, "generate")) {
 		rad_model *m = load(models[0], threads, compute);
-		char def[4096];
-		if (!tokpath) {
-			struct stat sb;
-			snprintf(def, sizeof def, "%s/tokenizer.json", models[0]);
-			if (stat(def, &sb)) rad_usage_error("--tokenizer FILE is needed (%s has no tokenizer.json)", models[0]);
-			tokpath = def;
-		}
-		rad_tokenizer *tok = rad_tokenizer_open(tokpath, NULL);
+		rad_tokenizer *tok = tokenizer_of(models[0], tokpath);
 		rad_template *tp = rad_template_open(tpname);
 		rad_gen_stats st;
 		rad_generate_run(m, tok, tp, &g, inputs, ninputs, out, &st);
-		if (rad_verbose)
-			rad_warn(NULL, "%lld prompts (%lld prompt tokens), %lld skipped; %lld tokens generated, %lld ended at the end of turn; "
-			         "%.1f tokens/s overall, %.1f tokens/s in batched steps",
-			         st.prompts, st.prompt_tokens, st.skipped, st.tokens, st.stopped,
-			         st.seconds > 0 ? st.tokens / st.seconds : 0.0,
-			         st.decode_seconds > 0 ? (st.tokens - st.prompts) / st.decode_seconds : 0.0);
-		else if (st.skipped)
-			rad_warn(NULL, "%lld of %lld prompts skipped: %lld longer than the model's context of %d tokens, %lld invalid "
-			         "(--verbose names them)", st.skipped, st.prompts + st.skipped, st.too_long, m->cfg.ctx, st.skipped - st.too_long);
+		rad_generate_summary(&st, m->cfg.ctx);
 		if (st.skipped && !st.prompts)   /* before the output is closed, so that a failure leaves none */
 			rad_die(RAD_EXIT_DATA, NULL, "no responses: all %lld prompts were skipped", st.skipped);
 		rad_template_free(tp);

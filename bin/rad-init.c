@@ -36,6 +36,9 @@ static const char usage[] =
 "                        a multiple of 32 otherwise)\n"
 "      --rope-theta X    rotary base (default 10000)\n"
 "      --untied          a separate output embedding (lm_head.weight)\n"
+"      --reward-head L   a reward model (...ForSequenceClassification): a score head\n"
+"                        instead of the LM head; L is the number of labels (named\n"
+"                        LABEL_0...) or their names, comma-separated\n"
 "      --seed N          seed of the initialisation (default 0)\n"
 "      --dtype T         fp32 (default) or bf16 weights on disk\n"
 "      --verbose         a summary line on standard error\n"
@@ -46,7 +49,7 @@ static const char usage[] =
 "See rad-init(1).\n";
 
 enum { OPT_TOKENIZER = RAD_OPT_FIRST_TOOL, OPT_VOCAB, OPT_LAYERS, OPT_HEADS, OPT_DIM, OPT_CONTEXT, OPT_SEED, OPT_DTYPE,
-       OPT_ARCH, OPT_KV_HEADS, OPT_HEAD_DIM, OPT_FFN, OPT_ROPE_THETA, OPT_UNTIED };
+       OPT_ARCH, OPT_KV_HEADS, OPT_HEAD_DIM, OPT_FFN, OPT_ROPE_THETA, OPT_UNTIED, OPT_REWARD_HEAD };
 
 /* Copies the file from into dir under its own name plus ".tmp" (the caller renames it
  * once everything is written); *final gets that name.  NULL or a message, and then no
@@ -78,6 +81,31 @@ static const char *copy_into(const char *from, const char *dir, char final[2048]
 	return NULL;
 }
 
+/* --reward-head: a number of labels (HF's names LABEL_0...) or the names themselves. */
+static void reward_head(rad_model_config *c, const char *spec)
+{
+	char *end;
+	long n = strtol(spec, &end, 10);
+	if (!*end && end != spec) {
+		if (n < 1 || n > RAD_MAX_LABELS) rad_usage_error("--reward-head: 1 to %d labels, not %ld", RAD_MAX_LABELS, n);
+		c->num_labels = (int)n;
+		for (int i = 0; i < c->num_labels; i++) snprintf(c->labels[i], RAD_LABEL_LEN, "LABEL_%d", i);
+		return;
+	}
+	for (const char *p = spec;; p++) {
+		size_t len = strcspn(p, ",");
+		if (!len || len >= RAD_LABEL_LEN) rad_usage_error("--reward-head: label names of 1 to %d bytes, comma-separated, not \"%s\"", RAD_LABEL_LEN - 1, spec);
+		if (c->num_labels == RAD_MAX_LABELS) rad_usage_error("--reward-head: at most %d labels", RAD_MAX_LABELS);
+		memcpy(c->labels[c->num_labels], p, len);
+		c->labels[c->num_labels][len] = 0;
+		for (int j = 0; j < c->num_labels; j++)
+			if (!strcmp(c->labels[j], c->labels[c->num_labels])) rad_usage_error("--reward-head: \"%s\" is named twice", c->labels[j]);
+		c->num_labels++;
+		p += len;
+		if (!*p) break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -96,10 +124,11 @@ int main(int argc, char **argv)
 		{"ffn", required_argument, 0, OPT_FFN},
 		{"rope-theta", required_argument, 0, OPT_ROPE_THETA},
 		{"untied", no_argument, 0, OPT_UNTIED},
+		{"reward-head", required_argument, 0, OPT_REWARD_HEAD},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	const char *out = NULL, *tok = NULL;
+	const char *out = NULL, *tok = NULL, *reward = NULL;
 	int vocab = 0, layers = 4, heads = 4, dim = 256, ctx = 1024, dtype = RAD_ST_F32;
 	int kv_heads = 0, head_dim = 0, ffn = 0, untied = 0;
 	double rope_theta = 10000.0;
@@ -137,6 +166,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_UNTIED: untied = 1; break;
+		case OPT_REWARD_HEAD: reward = optarg; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -181,6 +211,7 @@ int main(int argc, char **argv)
 		cfg.bos_id = cfg.eos_id = -1;
 	}
 	cfg.tied = !untied;
+	if (reward) reward_head(&cfg, reward);
 	const char *err = NULL;
 	rad_model *m = rad_model_new(&cfg, &err);
 	if (!m) rad_usage_error("%s", err);
@@ -212,10 +243,13 @@ int main(int argc, char **argv)
 		if (made) rmdir(out);
 		rad_die(RAD_EXIT_DATA, NULL, "%s", err);
 	}
-	if (rad_verbose)
+	if (rad_verbose) {
+		char head[48] = "";
+		if (cfg.num_labels) snprintf(head, sizeof head, "a score head of %d labels, ", cfg.num_labels);
 		rad_warn(NULL, "%s: %s, %zu parameters (vocab %d, %d layers, %d heads, %d kv heads, dim %d, ffn %d, context %d), "
-		         "fingerprint %016llx", out, arch, m->nparams, vocab, layers, heads, cfg.n_kv_heads, dim, cfg.ffn_dim, ctx,
-		         (unsigned long long)rad_model_fingerprint(m));
+		         "%sfingerprint %016llx", out, arch, m->nparams, vocab, layers, heads, cfg.n_kv_heads, dim, cfg.ffn_dim, ctx,
+		         head, (unsigned long long)rad_model_fingerprint(m));
+	}
 	rad_model_free(m);
 	return 0;
 }

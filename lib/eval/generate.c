@@ -60,14 +60,20 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* One prompt in a batch. */
+/* One response being written, in its own slot of the key/value cache. */
+typedef struct stream {
+	rad_ids out;
+	rad_rng rng;             /* seeded by (seed, id, sample index) */
+	int done, stopped;
+} stream;
+
+/* One prompt in a batch and its K responses: slots K*j .. K*j+K-1 of the cache. */
 typedef struct job {
 	json_t *rec;             /* the input object */
 	const char *id, *goal;
 	rad_ids prompt;
-	rad_ids out;
-	rad_rng rng;
-	int max_new, done, stopped;
+	stream *s;               /* [K] */
+	int max_new;
 	char where[300];
 } job;
 
@@ -80,66 +86,101 @@ typedef struct run {
 	rad_gen_stats *st;
 	rad_kv_cache *kv;
 	rad_sampler sm;
-	float *logits;           /* [batch, V] */
+	float *logits;           /* [batch * K, V] */
 	int32_t stop, eos;
 	uint32_t nvocab;         /* the tokenizer's ids; larger model ids are never drawn */
+	int K;                   /* responses per prompt */
 	job *jobs;
+	stream *streams;         /* [batch * K] */
 	int njobs;
 	rad_msg *msgs;
 	size_t cap;
 } run;
 
-static void emit(run *R, job *j)
+/* One response's fields into o: response text, tokens, finish, ids. */
+static void put_response(run *R, job *j, stream *s, json_t *o)
 {
 	rad_text txt = {0};
-	if (rad_tok_decode(R->tok, j->out.v, j->out.n, 0, &txt))
+	if (rad_tok_decode(R->tok, s->out.v, s->out.n, 0, &txt))
 		rad_die(RAD_EXIT_DATA, j->where, "the model produced an id the tokenizer does not know");
 	size_t n;
 	char *clean = rad_utf8_clean(txt.s ? txt.s : "", txt.n, &n);
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(j->id));
-	json_object_set_new(o, "goal", json_string(j->goal));
-	json_object_set(o, "prompt", json_object_get(j->rec, "prompt"));
 	json_object_set_new(o, "response", json_stringn(clean, n));
-	json_object_set_new(o, "tokens", json_integer((json_int_t)j->out.n));
-	json_object_set_new(o, "finish", json_string(j->stopped ? "stop" : "length"));
+	json_object_set_new(o, "tokens", json_integer((json_int_t)s->out.n));
+	json_object_set_new(o, "finish", json_string(s->stopped ? "stop" : "length"));
 	if (R->o->ids) {
 		json_t *a = json_array();
-		for (size_t i = 0; i < j->out.n; i++) json_array_append_new(a, json_integer(j->out.v[i]));
+		for (size_t i = 0; i < s->out.n; i++) json_array_append_new(a, json_integer(s->out.v[i]));
 		json_object_set_new(o, "ids", a);
 	}
-	rad_jsonl_write(R->out, o);
-	json_decref(o);
 	free(clean);
 	rad_text_free(&txt);
 }
 
-/* Picks the next token of job j from logits lg[V].  Logits that are not finite (a model
- * with NaN or infinite weights) stop the run: sampled, they would give token 0 forever. */
-static int32_t pick(run *R, job *j, float *lg)
+/* The prompt's lines: one per response (with "sample" and "samples" when asked for
+ * several), or one line with every response in "responses" (--group). */
+static void emit(run *R, job *j)
+{
+	json_t *list = R->o->group ? json_array() : NULL;
+	for (int k = 0; k < R->K; k++) {
+		json_t *o = json_object();
+		if (!list) {
+			json_object_set_new(o, "id", json_string(j->id));
+			if (R->o->samples) {
+				json_object_set_new(o, "sample", json_integer(k));
+				json_object_set_new(o, "samples", json_integer(R->K));
+			}
+			json_object_set_new(o, "goal", json_string(j->goal));
+			json_object_set(o, "prompt", json_object_get(j->rec, "prompt"));
+		} else {
+			json_object_set_new(o, "sample", json_integer(k));
+		}
+		put_response(R, j, &j->s[k], o);
+		if (list) {
+			json_array_append_new(list, o);
+			continue;
+		}
+		rad_jsonl_write(R->out, o);
+		json_decref(o);
+	}
+	if (list) {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_string(j->id));
+		json_object_set_new(o, "goal", json_string(j->goal));
+		json_object_set(o, "prompt", json_object_get(j->rec, "prompt"));
+		json_object_set_new(o, "responses", list);
+		rad_jsonl_write(R->out, o);
+		json_decref(o);
+	}
+}
+
+/* Picks the next token of response s of job j from logits lg[V].  Logits that are not
+ * finite (a model with NaN or infinite weights) stop the run: sampled, they would give
+ * token 0 forever. */
+static int32_t pick(run *R, job *j, stream *s, float *lg)
 {
 	for (int v = 0; v < (int)R->nvocab; v++)
 		if (!isfinite(lg[v]))
 			rad_die(RAD_EXIT_DATA, j->where, "the model's logit of token %d is not finite (%g) at response token %zu: "
-			        "NaN or infinite weights?", v, lg[v], j->out.n + 1);
+			        "NaN or infinite weights?", v, lg[v], s->out.n + 1);
 	for (int v = (int)R->nvocab; v < R->m->cfg.vocab; v++) lg[v] = -INFINITY;
-	return rad_sample(&R->sm, lg, &R->o->sample, &j->rng);
+	return rad_sample(&R->sm, lg, &R->o->sample, &s->rng);
 }
 
-/* Takes token t for job j: the end of turn finishes it, so does reaching max_new. */
-static void take(run *R, job *j, int32_t t)
+/* Takes token t for response s: the end of turn finishes it, so does reaching max_new. */
+static void take(run *R, job *j, stream *s, int32_t t)
 {
 	if (t == R->stop || (R->eos >= 0 && t == R->eos)) {
-		j->done = j->stopped = 1;
+		s->done = s->stopped = 1;
 		return;
 	}
-	rad_ids_push(&j->out, t);
-	if ((int)j->out.n >= j->max_new) j->done = 1;
+	rad_ids_push(&s->out, t);
+	if ((int)s->out.n >= j->max_new) s->done = 1;
 }
 
 static void run_batch(run *R)
 {
-	int V = R->m->cfg.vocab;
+	int V = R->m->cfg.vocab, K = R->K;
 	const char *e;
 	/* the cache holds this batch's longest prompt + answer (not the whole context per slot) */
 	int need = 1;
@@ -149,42 +190,57 @@ static void run_batch(run *R)
 	}
 	if (!R->kv || R->kv->max_len < need) {
 		rad_kv_cache_free(R->kv);
-		R->kv = rad_kv_cache_new(R->m, R->o->batch > 0 ? R->o->batch : 1, need);
+		R->kv = rad_kv_cache_new(R->m, (R->o->batch > 0 ? R->o->batch : 1) * K, need);
 	}
 	double t0 = now();
-	for (int s = 0; s < R->njobs; s++) {
-		job *j = &R->jobs[s];
-		rad_kv_cache_reset(R->kv, s);
-		if ((e = rad_model_decode(R->m, R->kv, s, j->prompt.v, (int)j->prompt.n, R->logits)))
+	for (int i = 0; i < R->njobs; i++) {
+		job *j = &R->jobs[i];
+		int s0 = i * K;
+		rad_kv_cache_reset(R->kv, s0);
+		if ((e = rad_model_decode(R->m, R->kv, s0, j->prompt.v, (int)j->prompt.n, R->logits)))
 			rad_die(RAD_EXIT_DATA, j->where, "%s", e);
-		if (j->max_new > 0) take(R, j, pick(R, j, R->logits));
-		else j->done = 1;
+		/* one prefill for the prompt's K responses: its keys and values are copied to
+		 * their slots, and each draws its first token from the same logits */
+		for (int k = 0; k < K; k++) {
+			if (k) rad_kv_cache_copy(R->kv, s0, s0 + k);
+			if (j->max_new > 0) take(R, j, &j->s[k], pick(R, j, &j->s[k], R->logits));
+			else j->s[k].done = 1;
+		}
 	}
 	double t1 = now();
-	int *slots = rad_malloc(sizeof(int) * R->njobs);
-	int32_t *toks = rad_malloc(sizeof(int32_t) * R->njobs);
+	int *slots = rad_malloc(sizeof(int) * R->njobs * K);
+	int32_t *toks = rad_malloc(sizeof(int32_t) * R->njobs * K);
 	for (;;) {
 		int n = 0;
-		for (int s = 0; s < R->njobs; s++)
-			if (!R->jobs[s].done) { slots[n] = s; toks[n] = R->jobs[s].out.v[R->jobs[s].out.n - 1]; n++; }
+		for (int s = 0; s < R->njobs * K; s++) {
+			stream *x = &R->streams[s];
+			if (!x->done) { slots[n] = s; toks[n] = x->out.v[x->out.n - 1]; n++; }
+		}
 		if (!n) break;
 		if ((e = rad_model_decode_step(R->m, R->kv, n, slots, toks, R->logits)))
-			rad_die(RAD_EXIT_DATA, R->jobs[slots[0]].where, "%s", e);
-		for (int i = 0; i < n; i++) take(R, &R->jobs[slots[i]], pick(R, &R->jobs[slots[i]], R->logits + (size_t)i * V));
+			rad_die(RAD_EXIT_DATA, R->jobs[slots[0] / K].where, "%s", e);
+		for (int i = 0; i < n; i++) {
+			job *j = &R->jobs[slots[i] / K];
+			stream *x = &R->streams[slots[i]];
+			take(R, j, x, pick(R, j, x, R->logits + (size_t)i * V));
+		}
 	}
 	double t2 = now();
 	R->st->seconds += t2 - t0;
 	R->st->decode_seconds += t2 - t1;
-	for (int s = 0; s < R->njobs; s++) {
-		job *j = &R->jobs[s];
+	for (int i = 0; i < R->njobs; i++) {
+		job *j = &R->jobs[i];
 		emit(R, j);
 		R->st->prompts++;
-		R->st->tokens += (long long)j->out.n;
 		R->st->prompt_tokens += (long long)j->prompt.n;
-		R->st->stopped += j->stopped;
+		for (int k = 0; k < K; k++) {
+			R->st->responses++;
+			R->st->tokens += (long long)j->s[k].out.n;
+			R->st->stopped += j->s[k].stopped;
+			rad_ids_free(&j->s[k].out);
+		}
 		json_decref(j->rec);
 		rad_ids_free(&j->prompt);
-		rad_ids_free(&j->out);
 	}
 	R->njobs = 0;
 	free(slots);
@@ -197,6 +253,8 @@ static void add(run *R, json_t *o, const char *where)
 {
 	job *j = &R->jobs[R->njobs];
 	memset(j, 0, sizeof *j);
+	j->s = R->streams + (size_t)R->njobs * R->K;
+	memset(j->s, 0, sizeof *j->s * R->K);
 	snprintf(j->where, sizeof j->where, "%s", where);
 	const char *why = NULL;
 	char err[300];
@@ -234,14 +292,14 @@ static void add(run *R, json_t *o, const char *where)
 	j->rec = o;
 	j->id = json_string_value(id);
 	j->goal = json_is_string(goal) ? json_string_value(goal) : "";
-	rad_sample_seed(&j->rng, R->o->seed, j->id);
+	for (int k = 0; k < R->K; k++) rad_sample_seed_k(&j->s[k].rng, R->o->seed, j->id, k);
 	R->njobs++;
 }
 
 void rad_generate_run(rad_model *m, rad_tokenizer *tok, const rad_template *tp, const rad_gen_opts *o,
                       char **inputs, int ninputs, rad_sink *out, rad_gen_stats *st)
 {
-	run R = {.m = m, .tok = tok, .tp = tp, .o = o, .out = out, .st = st};
+	run R = {.m = m, .tok = tok, .tp = tp, .o = o, .out = out, .st = st, .K = o->samples > 0 ? o->samples : 1};
 	memset(st, 0, sizeof *st);
 	int B = o->batch > 0 ? o->batch : 1;
 	R.stop = rad_template_stop_id(tp, tok);
@@ -251,8 +309,9 @@ void rad_generate_run(rad_model *m, rad_tokenizer *tok, const rad_template *tp, 
 		rad_die(RAD_EXIT_DATA, rad_tok_path(tok), "the tokenizer has %u ids, the model only %d", R.nvocab, m->cfg.vocab);
 	if (R.stop < 0) rad_die(RAD_EXIT_DATA, rad_tok_path(tok), "template %s has no end-of-turn token in this tokenizer", rad_template_name(tp));
 	rad_sampler_init(&R.sm, m->cfg.vocab);
-	R.logits = rad_malloc(sizeof(float) * (size_t)B * m->cfg.vocab);
+	R.logits = rad_malloc(sizeof(float) * (size_t)B * R.K * m->cfg.vocab);
 	R.jobs = rad_calloc(B, sizeof *R.jobs);
+	R.streams = rad_calloc((size_t)B * R.K, sizeof *R.streams);
 	for (int i = 0; i < ninputs; i++) {
 		rad_jsonl *r = rad_jsonl_open(inputs[i], o->skip_invalid);
 		json_t *v;
@@ -269,5 +328,19 @@ void rad_generate_run(rad_model *m, rad_tokenizer *tok, const rad_template *tp, 
 	rad_sampler_free(&R.sm);
 	free(R.logits);
 	free(R.jobs);
+	free(R.streams);
 	free(R.msgs);
+}
+
+void rad_generate_summary(const rad_gen_stats *st, int ctx)
+{
+	if (rad_verbose)
+		rad_warn(NULL, "%lld prompts (%lld prompt tokens), %lld skipped; %lld responses, %lld tokens generated, %lld ended at "
+		         "the end of turn; %.1f tokens/s overall, %.1f tokens/s in batched steps",
+		         st->prompts, st->prompt_tokens, st->skipped, st->responses, st->tokens, st->stopped,
+		         st->seconds > 0 ? st->tokens / st->seconds : 0.0,
+		         st->decode_seconds > 0 ? (st->tokens - st->responses) / st->decode_seconds : 0.0);
+	else if (st->skipped)
+		rad_warn(NULL, "%lld of %lld prompts skipped: %lld longer than the model's context of %d tokens, %lld invalid "
+		         "(--verbose names them)", st->skipped, st->prompts + st->skipped, st->too_long, ctx, st->skipped - st->too_long);
 }

@@ -17,6 +17,17 @@ typedef struct jctx {
 	rad_sink *out;
 } jctx;
 
+/* What names one response to the judge and in a summary: the id, or for one of a
+ * prompt's several samples (rad-eval generate --samples) "ID#K", K its "sample".  A new
+ * string, or NULL when the record has no string id (or a "sample" that is not an integer). */
+static json_t *response_key(const json_t *o)
+{
+	json_t *id = json_object_get(o, "id"), *k = json_object_get(o, "sample");
+	if (!json_is_string(id) || (k && !json_is_integer(k))) return NULL;
+	if (!k) return json_incref(id);
+	return json_sprintf("%s#%" JSON_INTEGER_FORMAT, json_string_value(id), json_integer_value(k));
+}
+
 static int jnext(void *vp, char **id, char **line)
 {
 	jctx *c = vp;
@@ -28,14 +39,18 @@ static int jnext(void *vp, char **id, char **line)
 		json_t *o = rad_jsonl_next(c->r);
 		if (!o) { rad_jsonl_close(c->r); c->r = NULL; continue; }
 		const char *where = rad_jsonl_where(c->r);
-		json_t *jid = json_object_get(o, "id"), *resp = json_object_get(o, "response");
-		if (!json_is_object(o) || !json_is_string(jid) || !json_is_string(resp))
+		json_t *resp = json_object_get(o, "response");
+		if (json_is_object(o) && json_object_get(o, "responses"))
+			rad_die(RAD_EXIT_DATA, where, "grouped responses: the judge takes one response per line (rad-eval generate "
+			        "without --group)");
+		json_t *jid = response_key(o);
+		if (!jid || !json_is_string(resp))
 			rad_die(RAD_EXIT_DATA, where, "not an object with a string \"id\" and \"response\"");
 		if (json_object_get(c->pending, json_string_value(jid)))
 			rad_die(RAD_EXIT_DATA, where, "record %s: the id is already waiting for a score (ids must be unique)",
 			        json_string_value(jid));
 		json_t *req = json_object();
-		json_object_set(req, "id", jid);
+		json_object_set_new(req, "id", jid);
 		json_t *pr = json_object_get(o, "prompt");
 		json_object_set_new(req, "prompt", pr ? json_incref(pr) : json_null());
 		json_object_set(req, "response", resp);
@@ -86,8 +101,9 @@ static void read_judged(const char *path, judged *j, double top)
 	j->score_by_id = json_object();
 	while ((o = rad_jsonl_next(r))) {
 		const char *where = rad_jsonl_where(r);
-		json_t *id = json_object_get(o, "id"), *sc = json_object_get(o, "score"), *goal = json_object_get(o, "goal");
-		if (!json_is_object(o) || !json_is_string(id) || !json_is_number(sc))
+		json_t *id = json_is_object(o) ? response_key(o) : NULL, *sc = json_object_get(o, "score");
+		json_t *goal = json_object_get(o, "goal");
+		if (!id || !json_is_number(sc))
 			rad_die(RAD_EXIT_DATA, where, "not a judged record (a string \"id\" and a numeric \"score\")");
 		/* by length: ids and goals that differ after a NUL are different */
 		const char *ids = json_string_value(id);
@@ -96,6 +112,7 @@ static void read_judged(const char *path, judged *j, double top)
 			rad_die(RAD_EXIT_DATA, where, "record %s: the id appears twice", ids);
 		double s = json_number_value(sc);
 		json_object_setn_new(j->score_by_id, ids, idn, json_real(s));
+		json_decref(id);
 		j->n++;
 		j->sum += s;
 		j->top += s >= top;

@@ -26,7 +26,14 @@ void rad_sampler_free(rad_sampler *s)
 
 void rad_sample_seed(rad_rng *r, uint64_t seed, const char *id)
 {
-	rad_rng_seed(r, rad_hash64(id, strlen(id), seed ^ 0x5a4d504c45ULL));
+	rad_sample_seed_k(r, seed, id, 0);
+}
+
+void rad_sample_seed_k(rad_rng *r, uint64_t seed, const char *id, int k)
+{
+	uint64_t h = rad_hash64(id, strlen(id), seed ^ 0x5a4d504c45ULL);
+	int32_t k32 = k;
+	rad_rng_seed(r, k ? rad_hash64(&k32, sizeof k32, h) : h);
 }
 
 /* Most likely first; equal probabilities by id. */

@@ -31,5 +31,8 @@ int32_t rad_sample(rad_sampler *s, const float *logits, const rad_sample_opts *o
 /* The generator of one prompt: seeded from the run's seed and the prompt's id only, so a
  * prompt gets the same draws whichever shard or batch it is in. */
 void rad_sample_seed(rad_rng *r, uint64_t seed, const char *id);
+/* The generator of response k of a prompt (rad-eval generate --samples): from the seed,
+ * the id and k; response 0's is rad_sample_seed's. */
+void rad_sample_seed_k(rad_rng *r, uint64_t seed, const char *id, int k);
 
 #endif

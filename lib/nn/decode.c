@@ -59,6 +59,18 @@ void rad_kv_cache_reset(rad_kv_cache *kv, int slot)
 	if (slot >= 0 && slot < kv->nslots) kv->len[slot] = 0;
 }
 
+void rad_kv_cache_copy(rad_kv_cache *kv, int from, int to)
+{
+	if (from < 0 || from >= kv->nslots || to < 0 || to >= kv->nslots || from == to) return;
+	size_t row = (size_t)kv->max_len * kv->kv_dim, n = (size_t)kv->len[from] * kv->kv_dim;
+	for (int l = 0; l < kv->n_layers; l++) {
+		size_t f = ((size_t)l * kv->nslots + from) * row, t = ((size_t)l * kv->nslots + to) * row;
+		memcpy(kv->k + t, kv->k + f, n * sizeof(float));
+		memcpy(kv->v + t, kv->v + f, n * sizeof(float));
+	}
+	kv->len[to] = kv->len[from];
+}
+
 /* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over blocks of 4 outputs, each x row against
  * the 4 weight rows with 4 independent accumulators; how an output is summed depends on
  * its index only, never on n.  wh: W in bf16 (bf16 compute), or NULL: then x is rounded
@@ -224,6 +236,7 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
 	if (n <= 0) return "nothing to decode";
+	if (!m->w.lm_head) return "a sequence-classification (reward) model has no language-model head to generate with";
 	const rad_bf16 *wb = rad_model_bf16(m);
 #define HALF(w) (wb ? wb + ((w) - m->params) : NULL)
 	scratch_get(c, n, kv->max_len, nout);

@@ -35,6 +35,7 @@ void rad_model_config_gpt2(rad_model_config *c, int vocab, int ctx, int layers, 
 	c->tied = 1;
 	c->rope_theta = 10000.0f;
 	c->bos_id = c->eos_id = vocab == 50257 ? 50256 : -1;
+	c->pad_id = -1;
 }
 
 const char *rad_model_config_check(const rad_model_config *c)
@@ -62,6 +63,10 @@ const char *rad_model_config_check(const rad_model_config *c)
 	                                           c->rope_high_freq <= c->rope_low_freq || c->rope_low_freq <= 0))
 		return "llama3 rope_scaling needs factor > 0, original_max_position_embeddings > 0 and high_freq_factor > low_freq_factor > 0";
 	if ((size_t)c->vocab * c->dim > (size_t)1 << 34) return "model too large";
+	if (c->num_labels < 0 || c->num_labels > RAD_MAX_LABELS) {
+		snprintf(msg, sizeof msg, "num_labels %d: a score head of 1 to %d labels is supported", c->num_labels, RAD_MAX_LABELS);
+		return msg;
+	}
 	return NULL;
 }
 
@@ -105,6 +110,24 @@ static void tensor(layout *lo, float *p, const char *name, int ndim, int64_t s0,
 
 #define VEC(p, nm, n) tensor(lo, p, nm, 1, n, 1, n, 1, 0, 0, 0)
 
+/* The head after the final norm: the LM head (the input embedding when tied), or for a
+ * sequence-classification model HF's "score" [num_labels, C] (no bias) and no LM head. */
+static void lay_head(layout *lo, rad_weights *w)
+{
+	const rad_model_config *c = &lo->m->cfg;
+	int64_t C = c->dim, V = c->vocab, K = c->num_labels;
+	if (K > 0) {
+		w->lm_head = NULL;
+		w->score = block(lo, K, C);
+		tensor(lo, w->score, "score.weight", 2, K, C, K, C, 0, 1, 0);
+	} else if (c->tied) {
+		w->lm_head = w->wte;
+	} else {
+		w->lm_head = block(lo, V, C);
+		tensor(lo, w->lm_head, "lm_head.weight", 2, V, C, V, C, 0, 1, 0);
+	}
+}
+
 static void lay_gpt2(layout *lo, rad_weights *w)
 {
 	const rad_model_config *c = &lo->m->cfg;
@@ -138,12 +161,7 @@ static void lay_gpt2(layout *lo, rad_weights *w)
 	}
 	w->normf_w = block(lo, C, 1); VEC(w->normf_w, "transformer.ln_f.weight", C);
 	w->normf_b = block(lo, C, 1); VEC(w->normf_b, "transformer.ln_f.bias", C);
-	if (c->tied) {
-		w->lm_head = w->wte;
-	} else {
-		w->lm_head = block(lo, V, C);
-		tensor(lo, w->lm_head, "lm_head.weight", 2, V, C, V, C, 0, 1, 0);
-	}
+	lay_head(lo, w);
 }
 
 /* Llama / Qwen2 / Qwen3 names over the same fused buffers. */
@@ -186,12 +204,7 @@ static void lay_llama(layout *lo, rad_weights *w)
 #undef NM
 	}
 	w->normf_w = block(lo, C, 1); VEC(w->normf_w, "model.norm.weight", C);
-	if (c->tied) {
-		w->lm_head = w->wte;
-	} else {
-		w->lm_head = block(lo, V, C);
-		tensor(lo, w->lm_head, "lm_head.weight", 2, V, C, V, C, 0, 1, 0);
-	}
+	lay_head(lo, w);
 }
 
 static void lay(layout *lo, rad_weights *w)
@@ -326,6 +339,7 @@ uint64_t rad_model_fingerprint(const rad_model *m)
 		h = rad_hash64(fl, sizeof fl, h);
 		h = rad_hash64(more, sizeof more, h);
 	}
+	if (c->num_labels) h = rad_hash64(&c->num_labels, sizeof c->num_labels, h);   /* a reward model */
 	/* word-wise multiply-xorshift over the weights (byte-wise FNV is too slow for 1e8 floats) */
 	const uint32_t *p = (const uint32_t *)m->params;
 	size_t n = m->nparams;
@@ -519,10 +533,20 @@ static void layer_forward(rad_model *m, rad_acts *a, const rad_bf16 *wb, int l, 
 	for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
 }
 
-const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok)
+/* The forward of rad_model_forward (scores NULL: log-probs at the completion tokens) and
+ * of rad_model_score (the score head at token score_at[s] of each sequence). */
+static const char *forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok,
+                           const int32_t *score_at, float *scores)
 {
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
+	if (!scores && !m->w.lm_head) return "a sequence-classification (reward) model has no language-model head";
+	if (scores && !m->w.score) return "the model has no score head (not a ...ForSequenceClassification checkpoint)";
+	for (int s = 0; scores && s < b->nseq; s++)
+		if (score_at[s] < 0 || score_at[s] >= b->seq_len[s]) {
+			snprintf(msg, sizeof msg, "sequence %d: token %d to score is outside its %d tokens", s, score_at[s], b->seq_len[s]);
+			return msg;
+		}
 	int keep = m->grads != NULL;
 	int n = 0, mt = 0, T = b->cols;
 	for (int s = 0; s < b->nseq; s++) {
@@ -573,6 +597,19 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 		layer_forward(m, a, wb, l, a->nl > 1 ? l : 0, a->res[keep ? l : 0], a->res[keep ? l + 1 : 0]);
 	float *last = a->res[keep ? c->n_layers : 0];
 	norm(c, a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n);
+	if (scores) {   /* scores[S, K] = nf[the scored token of s, C] score[K, C]^T */
+		int K = c->num_labels;
+		for (int s = 0; s < b->nseq; s++) {
+			const float *h = a->nf + (size_t)(a->off[s] + score_at[s]) * C;
+			for (int l = 0; l < K; l++) {
+				const float *wl = w->score + (size_t)l * C;
+				float d = 0;
+				for (int j = 0; j < C; j++) d += wl[j] * h[j];
+				scores[(size_t)s * K + l] = d;
+			}
+		}
+		return NULL;
+	}
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < mt; r++) memcpy(a->xsel + (size_t)r * C, a->nf + (size_t)a->sel[r] * C, sizeof(float) * C);
 	rad_logprobs_forward(a->logp, a->lse, a->xsel, w->lm_head, half(m, wb, w->lm_head), a->tgt, mt, C, c->vocab,
@@ -586,6 +623,16 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 		if (seq_ntok) seq_ntok[a->selseq[r]]++;
 	}
 	return NULL;
+}
+
+const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok)
+{
+	return forward(m, b, seq_logp, seq_ntok, NULL, NULL);
+}
+
+const char *rad_model_score(rad_model *m, const rad_batch *b, const int32_t *at, float *scores)
+{
+	return forward(m, b, NULL, NULL, at, scores);
 }
 
 /* ---- backward ---------------------------------------------------------------------- */

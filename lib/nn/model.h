@@ -35,6 +35,11 @@ enum rad_pos_kind { RAD_POS_LEARNED = 0, RAD_POS_ROPE = 1 };
 enum rad_mlp_kind { RAD_MLP_GELU = 0, RAD_MLP_SWIGLU = 1 };
 enum rad_rope_scaling { RAD_ROPE_NONE = 0, RAD_ROPE_LLAMA3 = 1 };
 
+/* A sequence-classification model's labels (HF id2label): at most this many, each name
+ * shorter than RAD_LABEL_LEN bytes. */
+#define RAD_MAX_LABELS 64
+#define RAD_LABEL_LEN 64
+
 typedef struct rad_model_config {
 	char model_type[32];      /* HF model_type: "gpt2", "llama", "qwen2", "qwen3" */
 	int vocab;                /* V */
@@ -60,6 +65,12 @@ typedef struct rad_model_config {
 	float rope_factor, rope_low_freq, rope_high_freq;
 	int rope_orig_ctx;        /* original_max_position_embeddings */
 	int bos_id, eos_id;       /* -1 when unknown */
+	int pad_id;               /* pad_token_id, -1 when unknown */
+	/* A sequence-classification model (HF ...ForSequenceClassification, as reward models
+	 * are) has a score head of num_labels rows in place of the LM head; 0: a language
+	 * model.  labels[i] is id2label[i]. */
+	int num_labels;
+	char labels[RAD_MAX_LABELS][RAD_LABEL_LEN];
 } rad_model_config;
 
 /* The GPT-2 shape: learned positions, LayerNorm (eps 1e-5), GELU-tanh, F = 4C, biases
@@ -101,7 +112,8 @@ typedef struct rad_weights {
 	float *wpe;                   /* [ctx, C] (learned positions) */
 	rad_layer_weights *layer;     /* [L] */
 	float *normf_w, *normf_b;     /* [C] */
-	float *lm_head;               /* [V, C]; == wte when tied */
+	float *lm_head;               /* [V, C]; == wte when tied; NULL for a classification model */
+	float *score;                 /* [num_labels, C]: the classification head (HF "score") */
 } rad_weights;
 
 typedef struct rad_acts rad_acts;        /* saved activations of the last forward */
@@ -160,6 +172,11 @@ const char *rad_model_save(const rad_model *m, const char *dir, int dtype);
  * enabled the activations are kept for rad_model_backward.  Returns NULL or a message
  * (token id >= V, position >= ctx, ...), naming the sequence. */
 const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok);
+/* A classification model's scores (a reward model's): the forward over the batch, then
+ * the score head on the final hidden state after token at[s] of each sequence s (0-based
+ * inside the sequence; HF reads the last token that is not padding), into
+ * scores[S, num_labels].  Returns NULL or a message. */
+const char *rad_model_score(rad_model *m, const rad_batch *b, const int32_t *at, float *scores);
 /* Backward of the last forward: given dloss/dseq_logp[S] (what lib/loss.c computes), adds
  * the gradient of the loss to m->grads.  Needs grads enabled before the forward. */
 void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_logp);
@@ -174,6 +191,9 @@ typedef struct rad_kv_cache {
 rad_kv_cache *rad_kv_cache_new(const rad_model *m, int nslots, int max_len);
 void rad_kv_cache_free(rad_kv_cache *kv);
 void rad_kv_cache_reset(rad_kv_cache *kv, int slot);
+/* Slot `to` becomes a copy of slot `from` (its positions and their keys and values): one
+ * prefill serves several continuations of the same prompt. */
+void rad_kv_cache_copy(rad_kv_cache *kv, int from, int to);
 /* Feeds n tokens to slot (positions continue from its cache) and writes the logits of the
  * last one into logits[V].  Returns NULL or a message (cache full, bad token). */
 const char *rad_model_decode(rad_model *m, rad_kv_cache *kv, int slot, const int32_t *tok, int n,

@@ -28,6 +28,58 @@ static int getb(json_t *o, const char *k, int dflt)
 	return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
+/* 1 when config.json names a sequence-classification model (a reward model):
+ * architectures[0] is ...ForSequenceClassification. */
+static int is_classifier(json_t *o)
+{
+	static const char suffix[] = "ForSequenceClassification";
+	const char *a = json_string_value(json_array_get(json_object_get(o, "architectures"), 0));
+	size_t n = a ? strlen(a) : 0, k = sizeof suffix - 1;
+	return n > k && !strcmp(a + n - k, suffix);
+}
+
+/* A classification config's labels, counted as transformers counts them: the entries of
+ * "id2label" (ids "0".."N-1", names unique), else "num_labels", else 2 named LABEL_0 and
+ * LABEL_1.  NULL or why not. */
+static const char *labels_read(json_t *o, rad_model_config *c)
+{
+	static __thread char msg[256];
+	json_t *map = json_object_get(o, "id2label"), *nl = json_object_get(o, "num_labels");
+	if (map && !json_is_null(map)) {
+		if (!json_is_object(map)) return "\"id2label\" is not an object";
+		size_t n = json_object_size(map);
+		if (n < 1 || n > RAD_MAX_LABELS) {
+			snprintf(msg, sizeof msg, "\"id2label\" has %zu labels: 1 to %d are supported", n, RAD_MAX_LABELS);
+			return msg;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char key[24];
+			snprintf(key, sizeof key, "%zu", i);
+			json_t *v = json_object_get(map, key);
+			size_t len = json_string_length(v);
+			if (!json_is_string(v) || !len || len >= RAD_LABEL_LEN || strlen(json_string_value(v)) != len) {
+				snprintf(msg, sizeof msg, "\"id2label\" has no name of 1 to %d bytes (no NUL) for id %zu", RAD_LABEL_LEN - 1, i);
+				return msg;
+			}
+			memcpy(c->labels[i], json_string_value(v), len + 1);
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(c->labels[j], c->labels[i])) {
+					snprintf(msg, sizeof msg, "\"id2label\" names ids %zu and %zu both \"%s\"", j, i, c->labels[i]);
+					return msg;
+				}
+		}
+		c->num_labels = (int)n;
+		return NULL;
+	}
+	c->num_labels = json_is_integer(nl) ? (int)json_integer_value(nl) : 2;
+	if (c->num_labels < 1 || c->num_labels > RAD_MAX_LABELS) {
+		snprintf(msg, sizeof msg, "num_labels %d: 1 to %d are supported", c->num_labels, RAD_MAX_LABELS);
+		return msg;
+	}
+	for (int i = 0; i < c->num_labels; i++) snprintf(c->labels[i], RAD_LABEL_LEN, "LABEL_%d", i);
+	return NULL;
+}
+
 /* What in a Llama-family config.json this build cannot train, or NULL. */
 static const char *llama_refusal(json_t *o, const char *mt, const rad_model_config *c)
 {
@@ -43,9 +95,9 @@ static const char *llama_refusal(json_t *o, const char *mt, const rad_model_conf
 	if (!strcmp(mt, "mistral") && json_is_integer(sw) && json_integer_value(sw) < c->ctx)
 		return "sliding_window: sliding-window attention is not supported (set it to null or >= max_position_embeddings)";
 	json_t *arch = json_array_get(json_object_get(o, "architectures"), 0);
-	if (json_is_string(arch) && !strstr(json_string_value(arch), "ForCausalLM")) {
-		snprintf(msg, sizeof msg, "architectures \"%s\": only causal language models (...ForCausalLM) are supported",
-		         json_string_value(arch));
+	if (json_is_string(arch) && !strstr(json_string_value(arch), "ForCausalLM") && !is_classifier(o)) {
+		snprintf(msg, sizeof msg, "architectures \"%s\": only causal language models (...ForCausalLM) and "
+		         "sequence classifiers (...ForSequenceClassification) are supported", json_string_value(arch));
 		return msg;
 	}
 	static const char *need[] = {"vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
@@ -244,7 +296,13 @@ const char *rad_model_config_read(rad_model_config *c, const char *path)
 	}
 	c->bos_id = geti_first(o, "bos_token_id", -1);
 	c->eos_id = geti_first(o, "eos_token_id", -1);
+	c->pad_id = geti_first(o, "pad_token_id", -1);
+	const char *why = is_classifier(o) ? labels_read(o, c) : NULL;
 	json_decref(o);
+	if (why) {
+		snprintf(msg, sizeof msg, "%s: %s", path, why);
+		return msg;
+	}
 	return NULL;
 }
 
@@ -256,15 +314,42 @@ static json_t *json_float(float f)
 	return json_real(strtod(b, NULL));
 }
 
+/* ["XForCausalLM"], ["GPT2LMHeadModel"], or ["XForSequenceClassification"] for a model
+ * with a score head. */
+static json_t *architectures(const rad_model_config *c)
+{
+	const char *mt = c->model_type;
+	const char *base = !strcmp(mt, "gpt2") ? "GPT2" : !strcmp(mt, "qwen2") ? "Qwen2" : !strcmp(mt, "qwen3") ? "Qwen3" :
+	                   !strcmp(mt, "mistral") ? "Mistral" : "Llama";
+	const char *head = c->num_labels ? "ForSequenceClassification" : !strcmp(mt, "gpt2") ? "LMHeadModel" : "ForCausalLM";
+	json_t *a = json_array();
+	json_array_append_new(a, json_sprintf("%s%s", base, head));
+	return a;
+}
+
+/* A classification model's id2label and label2id, and pad_token_id when known (how HF
+ * finds the last token of a padded sequence). */
+static void classifier_json(json_t *o, const rad_model_config *c)
+{
+	if (c->pad_id >= 0) json_object_set_new(o, "pad_token_id", json_integer(c->pad_id));
+	if (!c->num_labels) return;
+	json_t *i2l = json_object(), *l2i = json_object();
+	for (int i = 0; i < c->num_labels; i++) {
+		char id[24];
+		snprintf(id, sizeof id, "%d", i);
+		json_object_set_new(i2l, id, json_string(c->labels[i]));
+		json_object_set_new(l2i, c->labels[i], json_integer(i));
+	}
+	json_object_set_new(o, "id2label", i2l);
+	json_object_set_new(o, "label2id", l2i);
+}
+
 /* The HF config.json of a Llama-family configuration (keys in HF's order). */
 static json_t *llama_config_json(const rad_model_config *c, const char *dtype)
 {
 	const char *mt = c->model_type;
-	const char *arch = !strcmp(mt, "qwen2") ? "Qwen2ForCausalLM" : !strcmp(mt, "qwen3") ? "Qwen3ForCausalLM" :
-	                   !strcmp(mt, "mistral") ? "MistralForCausalLM" : "LlamaForCausalLM";
-	json_t *o = json_object(), *a = json_array();
-	json_array_append_new(a, json_string(arch));
-	json_object_set_new(o, "architectures", a);
+	json_t *o = json_object();
+	json_object_set_new(o, "architectures", architectures(c));
 	/* Qwen2 has q/k/v biases without the flag; the others say it with attention_bias */
 	if (strcmp(mt, "qwen2")) json_object_set_new(o, "attention_bias", json_boolean(c->qkv_bias));
 	json_object_set_new(o, "attention_dropout", json_real(0.0));
@@ -313,9 +398,7 @@ const char *rad_model_config_write(const rad_model_config *c, int dtype, const c
 	if (o) goto write;
 	o = json_object();
 	json_object_set_new(o, "activation_function", json_string("gelu_new"));
-	json_t *arch = json_array();
-	json_array_append_new(arch, json_string("GPT2LMHeadModel"));
-	json_object_set_new(o, "architectures", arch);
+	json_object_set_new(o, "architectures", architectures(c));
 	json_object_set_new(o, "attn_pdrop", json_real(0.0));
 	json_object_set_new(o, "bos_token_id", c->bos_id >= 0 ? json_integer(c->bos_id) : json_null());
 	json_object_set_new(o, "embd_pdrop", json_real(0.0));
@@ -334,9 +417,11 @@ const char *rad_model_config_write(const rad_model_config *c, int dtype, const c
 	json_object_set_new(o, "torch_dtype", json_string(dt));
 	json_object_set_new(o, "vocab_size", json_integer(c->vocab));
 write:;
+	classifier_json(o, c);
 	char tmp[1100];
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int rc = json_dump_file(o, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+	/* keys sorted, as transformers writes them (the keys above are already in that order) */
+	int rc = json_dump_file(o, tmp, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
 	json_decref(o);
 	if (rc != 0 || rename(tmp, path) != 0) {
 		snprintf(msg, sizeof msg, "%s: cannot write: %s", path, strerror(errno));

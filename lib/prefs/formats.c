@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *const format_names[RAD_FMT_COUNT] = {
-	"auto", "ultrafeedback_binarized", "trl", "ultrafeedback", "hh-rlhf", "sharegpt",
+	"auto", "ultrafeedback_binarized", "trl", "ultrafeedback", "hh-rlhf", "sharegpt", "samples",
 };
 
 const char *rad_prefs_format_name(int format)
@@ -99,6 +99,7 @@ int rad_prefs_detect(const json_t *in, char *why, size_t whysz)
 	if (json_is_array(json_object_get(in, "completions")) && json_object_get(in, "instruction"))
 		return RAD_FMT_UF;
 	if (json_is_array(json_object_get(in, "conversations"))) return RAD_FMT_SHAREGPT;
+	if (rad_samples_is(in)) return RAD_FMT_SAMPLES;
 	json_t *c = json_object_get(in, "chosen"), *r = json_object_get(in, "rejected");
 	if (!c || !r) {
 		snprintf(why, whysz, "unknown record shape: no \"chosen\"/\"rejected\", \"conversations\" or \"completions\"");
@@ -288,8 +289,8 @@ static json_t *copy_ratings(const json_t *v)
 	return out;
 }
 
-static json_t *pair_object(json_t *id, json_t *prompt, json_t *chosen, json_t *rejected,
-	json_t *sc, json_t *sr, json_t *rc, json_t *rr, json_t *source)
+json_t *rad_prefs_pair_object(json_t *id, json_t *prompt, json_t *chosen, json_t *rejected, json_t *sc, json_t *sr,
+                              json_t *rc, json_t *rr, json_t *source)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "id", id);
@@ -328,7 +329,7 @@ static int finish(const json_t *in, const rad_prefs_opts *o, int format, const c
 	}
 	json_t *sc, *sr;
 	get_scores(in, o, scores_expected, &sc, &sr, info);
-	*out = pair_object(id, prompt, chosen, rejected, sc, sr,
+	*out = rad_prefs_pair_object(id, prompt, chosen, rejected, sc, sr,
 		copy_ratings(json_object_get(in, "ratings_chosen")),
 		copy_ratings(json_object_get(in, "ratings_rejected")), source_of(in, format));
 	return RAD_PREFS_OK;
@@ -533,8 +534,8 @@ static int uf_ratings(const json_t *comp, double r[4])
 	return 1;
 }
 
-static int conv_uf(const json_t *in, const rad_prefs_opts *o, json_t **out, rad_prefs_info *info,
-	char *why, size_t n)
+int rad_prefs_uf_set(const json_t *in, const rad_prefs_opts *o, rad_response_set *s, rad_prefs_info *info,
+                     char *why, size_t n)
 {
 	json_t *instr = json_object_get(in, "instruction");
 	json_t *comps = json_object_get(in, "completions");
@@ -545,72 +546,85 @@ static int conv_uf(const json_t *in, const rad_prefs_opts *o, json_t **out, rad_
 		info->drop_reason = "source truthful_qa";
 		return RAD_PREFS_DROP;
 	}
-	size_t nc = json_array_size(comps);
-	size_t *keep = rad_malloc((nc + 1) * sizeof *keep), k = 0;
-	double (*ratings)[4] = rad_malloc((nc + 1) * sizeof *ratings);
-	double *overall = rad_malloc((nc + 1) * sizeof *overall);
-	for (size_t i = 0; i < nc; i++) {
-		json_t *comp = json_array_get(comps, i);
-		if (!json_is_object(comp) || !json_is_string(json_object_get(comp, "response"))) {
-			free(keep); free(ratings); free(overall);
+	size_t i;
+	json_t *comp;
+	json_array_foreach(comps, i, comp) {
+		if (!json_is_object(comp) || !json_is_string(json_object_get(comp, "response")))
 			return invalid(why, n, "ultrafeedback: completions[%zu] has no \"response\" string", i);
-		}
-		if (!uf_ratings(comp, ratings[k]) || !rad_json_score(json_object_get(comp, "overall_score"), &overall[k])) {
+		double rating[4], overall;
+		if (!uf_ratings(comp, rating) || !rad_json_score(json_object_get(comp, "overall_score"), &overall)) {
 			info->completions_unrated++;
 			continue;
 		}
-		keep[k++] = i;
+		rad_response *r = rad_response_set_add(s);
+		r->text = json_incref(json_object_get(comp, "response"));
+		r->score = overall;
+		r->ratings = json_object();
+		double mean = 0;
+		for (int a = 0; a < 4; a++) {
+			json_object_set_new(r->ratings, uf_aspects[a], json_real(rating[a]));
+			mean += rating[a] / 4;
+		}
+		r->extra = json_object();
+		json_t *model = json_object_get(comp, "model");
+		if (json_is_string(model)) json_object_set(r->extra, "model", model);
+		json_object_set_new(r->extra, "mean", json_real(mean));
 	}
-	if (k < 2) {
-		free(keep); free(ratings); free(overall);
+	if (s->n < 2) {
 		info->drop_reason = "fewer than 2 fully rated completions";
 		return RAD_PREFS_DROP;
 	}
 	/* id: the SHA-256 of the instruction, as ultrafeedback_binarized's prompt_id. */
-	json_t *id;
 	if (o->id_path) {
 		json_t *v = rad_json_path(in, o->id_path);
-		if (json_is_string(v)) id = json_incref(v);
-		else if (json_is_integer(v)) id = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		else { free(keep); free(ratings); free(overall); return invalid(why, n, "no string or integer id at \"%s\"", o->id_path); }
+		if (json_is_string(v)) s->id = json_incref(v);
+		else if (json_is_integer(v)) s->id = json_sprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else return invalid(why, n, "no string or integer id at \"%s\"", o->id_path);
 	} else {
 		char hex[65];
 		rad_sha256_hex(json_string_value(instr), json_string_length(instr), hex);
-		id = json_string(hex);
+		s->id = json_string(hex);
 	}
-	size_t best = 0;
-	for (size_t i = 1; i < k; i++) if (overall[i] > overall[best]) best = i;
-	/* Rejected: uniform over the others, keyed by the id and the seed. */
-	size_t pick = rad_keyed_below("ultrafeedback-rejected", o->seed, json_string_value(id), json_string_length(id), k - 1);
-	size_t rej = pick >= best ? pick + 1 : pick;
+	s->prompt = json_array();
+	json_array_append_new(s->prompt, message("user", json_incref((json_t *)instr)));
+	s->source = json_pack("{s:s}", "format", "ultrafeedback");
+	if (json_is_string(src)) json_object_set(s->source, "dataset", src);
+	s->count_key = "completions";
+	return RAD_PREFS_OK;
+}
 
-	json_t *cc = json_array_get(comps, keep[best]), *rc = json_array_get(comps, keep[rej]);
-	json_t *prompt = json_array();
-	json_array_append_new(prompt, message("user", json_incref(instr)));
-	json_t *rat[2];
-	double mean[2];
-	for (int s = 0; s < 2; s++) {
-		size_t j = s ? rej : best;
-		rat[s] = json_object();
-		mean[s] = 0;
-		for (int a = 0; a < 4; a++) {
-			json_object_set_new(rat[s], uf_aspects[a], json_real(ratings[j][a]));
-			mean[s] += ratings[j][a] / 4;
-		}
+/* The paper's pair: chosen the best (the first on ties), rejected one of the others drawn
+ * by a hash of the id and the seed; ties kept (--ties decides). */
+static int conv_uf(const json_t *in, const rad_prefs_opts *o, json_t **out, rad_prefs_info *info,
+	char *why, size_t n)
+{
+	rad_response_set s = {0};
+	int st = rad_prefs_uf_set(in, o, &s, info, why, n);
+	if (st == RAD_PREFS_OK) {
+		size_t best = 0;
+		for (size_t i = 1; i < s.n; i++) if (s.r[i].score > s.r[best].score) best = i;
+		size_t rej = rad_pick_other(best, s.n, o->seed, json_string_value(s.id), json_string_length(s.id));
+		*out = rad_response_set_pair(&s, best, rej, NULL);
 	}
-	json_t *source = json_object();
-	json_object_set_new(source, "format", json_string("ultrafeedback"));
-	if (json_is_string(src)) json_object_set(source, "dataset", src);
-	json_t *mc = json_object_get(cc, "model"), *mr = json_object_get(rc, "model");
-	if (json_is_string(mc)) json_object_set(source, "model_chosen", mc);
-	if (json_is_string(mr)) json_object_set(source, "model_rejected", mr);
-	json_object_set_new(source, "mean_chosen", json_real(mean[0]));
-	json_object_set_new(source, "mean_rejected", json_real(mean[1]));
-	json_object_set_new(source, "completions", json_integer((json_int_t)k));
-	*out = pair_object(id, prompt, json_incref(json_object_get(cc, "response")),
-		json_incref(json_object_get(rc, "response")), json_real(overall[best]), json_real(overall[rej]),
-		rat[0], rat[1], source);
-	free(keep); free(ratings); free(overall);
+	rad_response_set_free(&s);
+	return st;
+}
+
+int rad_prefs_prompt(const json_t *p, json_t **out, char *why, size_t n)
+{
+	json_t *msgs = json_array();
+	if (json_is_string(p)) {
+		json_array_append_new(msgs, message("user", json_incref((json_t *)p)));
+	} else if (append_messages(msgs, p, "role", "content", why, n, "prompt") != RAD_PREFS_OK) {
+		json_decref(msgs);
+		return RAD_PREFS_INVALID;
+	}
+	size_t k = json_array_size(msgs);
+	if (!k || strcmp(role_at(msgs, k - 1), "user")) {
+		json_decref(msgs);
+		return invalid(why, n, "the prompt does not end with a user turn");
+	}
+	*out = msgs;
 	return RAD_PREFS_OK;
 }
 
@@ -635,6 +649,8 @@ int rad_prefs_convert(const json_t *in, const rad_prefs_opts *o, json_t **out,
 	case RAD_FMT_UF: return conv_uf(in, o, out, info, why, whysz);
 	case RAD_FMT_HH: return conv_hh(in, o, out, info, why, whysz);
 	case RAD_FMT_SHAREGPT: return conv_sharegpt(in, o, out, info, why, whysz);
+	case RAD_FMT_SAMPLES:
+		return invalid(why, whysz, "scored samples make pairs only by a pair rule over a prompt's responses (samples.h)");
 	}
 	return invalid(why, whysz, "unknown format %d", f);
 }

@@ -16,15 +16,19 @@
  *   hh-rlhf                  Anthropic transcripts "\n\nHuman: ...\n\nAssistant: ..."
  *   sharegpt                 LLaMA-Factory ranking data: conversations [{from, value}],
  *                            chosen/rejected {from, value}
+ *   samples                  scored responses (rad-eval generate --samples, then reward
+ *                            or judge): no pair by itself; a pair rule picks pairs from
+ *                            a prompt's responses (samples.h)
  * Scores are copied raw here; scaling is the caller's (scores.h). */
 #ifndef RAD_PREFS_FORMATS_H
 #define RAD_PREFS_FORMATS_H
 
 #include <jansson.h>
 #include <stdint.h>
+#include "prefs/samples.h"
 
 enum rad_prefs_format {
-	RAD_FMT_AUTO, RAD_FMT_H4, RAD_FMT_TRL, RAD_FMT_UF, RAD_FMT_HH, RAD_FMT_SHAREGPT,
+	RAD_FMT_AUTO, RAD_FMT_H4, RAD_FMT_TRL, RAD_FMT_UF, RAD_FMT_HH, RAD_FMT_SHAREGPT, RAD_FMT_SAMPLES,
 	RAD_FMT_COUNT
 };
 
@@ -59,6 +63,22 @@ int rad_prefs_detect(const json_t *in, char *why, size_t whysz);
 /* Converts one input record.  *out (new reference) only for RAD_PREFS_OK. */
 int rad_prefs_convert(const json_t *in, const rad_prefs_opts *o, json_t **out,
 	rad_prefs_info *info, char *why, size_t whysz);
+
+/* Raw UltraFeedback's fully rated completions as a response set (samples.h): each with
+ * its overall_score, its four ratings and, in the pairs' source, its model and the mean
+ * of its ratings; the set's id and prompt as the ultrafeedback format makes them.  The
+ * paper's drops (truthful_qa, fewer than two rated) are RAD_PREFS_DROP. */
+int rad_prefs_uf_set(const json_t *in, const rad_prefs_opts *o, rad_response_set *s, rad_prefs_info *info,
+                     char *why, size_t whysz);
+
+/* A record's "prompt" (one string: one user turn; or a message list ending with a user
+ * turn) as the canonical message list in *out.  RAD_PREFS_OK or RAD_PREFS_INVALID. */
+int rad_prefs_prompt(const json_t *p, json_t **out, char *why, size_t whysz);
+
+/* The canonical pair object of its parts (every argument a reference it takes; the
+ * ratings may be NULL, and are written only when both are given). */
+json_t *rad_prefs_pair_object(json_t *id, json_t *prompt, json_t *chosen, json_t *rejected, json_t *sc, json_t *sr,
+                              json_t *rc, json_t *rr, json_t *source);
 
 /* The value at a dotted path ("metadata.score_chosen", "completions.0.response"): object
  * keys, or decimal array indexes; NULL when absent. */

@@ -81,6 +81,12 @@ double rad_round_step(double v, double step, int decimals)
 
 void rad_scale_rank_add(rad_scale *s, double v)
 {
+	if (s->mode == RAD_SCALE_MINMAX) {   /* the ends are all it needs */
+		if (!s->n || v < s->seen_lo) s->seen_lo = v;
+		if (!s->n || v > s->seen_hi) s->seen_hi = v;
+		s->n++;
+		return;
+	}
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 1024;
 		s->sorted = rad_realloc(s->sorted, s->cap * sizeof *s->sorted);
@@ -96,6 +102,11 @@ static int cmp_double(const void *a, const void *b)
 
 void rad_scale_rank_ready(rad_scale *s)
 {
+	if (s->mode == RAD_SCALE_MINMAX) {
+		s->from_lo = s->seen_lo;
+		s->from_hi = s->seen_hi;
+		return;
+	}
 	if (s->n) qsort(s->sorted, s->n, sizeof *s->sorted, cmp_double);
 }
 
@@ -132,7 +143,7 @@ const char *rad_scale_source_text(const rad_scale *s, char out[96])
 
 double rad_scale_clamp(const rad_scale *s, double v)
 {
-	if (s->mode == RAD_SCALE_RANK) return v;
+	if (s->mode == RAD_SCALE_RANK || s->mode == RAD_SCALE_MINMAX) return v;
 	double lo = s->mode == RAD_SCALE_LINEAR ? s->from_lo : s->lo, hi = s->mode == RAD_SCALE_LINEAR ? s->from_hi : s->hi;
 	return v < lo ? lo : v > hi ? hi : v;
 }
@@ -149,6 +160,13 @@ double rad_scale_apply(const rad_scale *s, double v)
 {
 	double r = v;
 	switch (s->mode) {
+	case RAD_SCALE_MINMAX:
+		if (!(s->from_hi > s->from_lo)) {   /* one value seen (or none): the middle */
+			r = lerp(s->lo, s->hi, 0.5);
+			break;
+		}
+		/* linear from the lowest and highest seen */
+		__attribute__((fallthrough));
 	case RAD_SCALE_LINEAR: {
 		/* The plain formula where the ranges fit a double (its roundings are the ones people
 		 * check by hand); a --from wider than that is measured in halves. */

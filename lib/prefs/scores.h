@@ -6,10 +6,12 @@
  *   linear  lo + (s - from_lo) / (from_hi - from_lo) * (hi - lo)
  *   rank    lo + q * (hi - lo), q = the mid-rank quantile of s among all scores seen in a
  *           first pass (ties share their mean rank; one distinct value maps to the middle)
+ *   minmax  linear from the lowest and highest score seen in a first pass (all of them
+ *           the same: the middle)
  * then, with a rounding step > 0, to the nearest multiple of the step (printed without
  * binary noise: 0.1-steps give 7.3, not 7.300000000000001).  Raw scores are expected in
  * a source range: from_lo..from_hi for linear, the target range itself for none (the
- * scores are kept); rank takes any.  Within it the mapping cannot overflow, whatever the
+ * scores are kept); rank and minmax take any.  Within it the mapping cannot overflow, whatever the
  * ranges (-1e308:1e308 included). */
 #ifndef RAD_SCORES_H
 #define RAD_SCORES_H
@@ -21,7 +23,7 @@
  * Returns the length written (out has room for 40 bytes). */
 int rad_score_text(char out[40], double v);
 
-enum rad_scale_mode { RAD_SCALE_NONE, RAD_SCALE_LINEAR, RAD_SCALE_RANK };
+enum rad_scale_mode { RAD_SCALE_NONE, RAD_SCALE_LINEAR, RAD_SCALE_RANK, RAD_SCALE_MINMAX };
 
 typedef struct rad_scale {
 	int mode;              /* enum rad_scale_mode */
@@ -31,6 +33,7 @@ typedef struct rad_scale {
 	int step_decimals;     /* digits after the point in step, for exact printing; -1: none do */
 	double *sorted;        /* rank: every score of the first pass, sorted */
 	size_t n, cap;
+	double seen_lo, seen_hi;   /* minmax: the first pass's lowest and highest (n counts them) */
 } rad_scale;
 
 void rad_scale_init(rad_scale *s);
@@ -39,10 +42,10 @@ void rad_scale_free(rad_scale *s);
 int rad_parse_range(const char *text, double *lo, double *hi);
 /* Sets the rounding step (0 = none); returns 0 when step < 0 or not finite. */
 int rad_scale_set_step(rad_scale *s, double step);
-/* Rank: one score of the first pass; then rad_scale_rank_ready once all are in. */
+/* Rank and minmax: one score of the first pass; then rad_scale_rank_ready once all are in. */
 void rad_scale_rank_add(rad_scale *s, double v);
 void rad_scale_rank_ready(rad_scale *s);
-/* 1 when v lies in the source range of the scale (always, for rank). */
+/* 1 when v lies in the source range of the scale (always, for rank and minmax). */
 int rad_scale_accepts(const rad_scale *s, double v);
 /* The source range as text ("--from 0:1", "--scale 1:10"), for messages. */
 const char *rad_scale_source_text(const rad_scale *s, char out[96]);

@@ -12,6 +12,8 @@
 #   demo_base     the SFT base
 #   demo_methods  DPO, DPO-dup, DPO-goal10, RA-DPO from the base, early and end
 #   demo_eval     judged generations, controllability rows, likelihood by score band
+#   demo_online   (ONLINE=1) DPO and RA-DPO on on-policy pairs (pipelines/ra-dpo-online)
+#                 from the base, judged on the held-out prompts without a goal and with 10
 
 METHODS="dpo dup goal10 ra"
 GOALS="1 2 3 4 5 6 7 8 9 10"
@@ -113,6 +115,31 @@ demo_eval() {
 			case $m in goal10|ra) p=lik-g10-$b.btch ;; *) p=lik-none-$b.btch ;; esac
 			stage eval/lik-$m-$b.json $m $p -- 'rad-eval likelihood -m sft -m $m --threads $THREADS $p -o "$tmp"'
 		done
+	done
+}
+
+# On-policy pairs: the SFT base answers the first ONLINE_PROMPTS training prompts K times,
+# the program judge scores the answers, the best and the worst of each prompt make a pair
+# (ties counted and dropped); DPO (--mode none) and RA-DPO (--mode ra, the judge's scores
+# as goals) train on them with the offline methods' settings (beta, lr, batch, epochs; a
+# constant lr, no warm-up), each in its own pipelines/ra-dpo-online work directory, whose
+# first round's samples are the same (same base, seed and prompts).  The final models are
+# on-dpo and on-ra, judged on the held-out prompts like the offline methods.
+demo_online() {
+	local m mode
+	stage online-prompts.jsonl train.jsonl -- 'head -n $ONLINE_PROMPTS train.jsonl >"$tmp"'
+	for m in dpo ra; do
+		case $m in dpo) mode=none ;; *) mode=ra ;; esac
+		"$TOP/pipelines/ra-dpo-online" -w online-$m -i online-prompts.jsonl -m sft -t "$TOK" --judge "$REV judge" \
+			--rounds $ONLINE_ROUNDS -K $ONLINE_K --mode $mode --goal-template goal.txt --beta $BETA --lr $LR \
+			--schedule constant --warmup-ratio 0 \
+			--batch $BATCH --row-tokens $ROW --epochs $EPOCHS --seed $seed --threads $THREADS --max-new-tokens 20 \
+			--gen-batch $GEN_BATCH || rad_fail "seed $seed: pipelines/ra-dpo-online --mode $mode failed"
+		ln -sfn online-$m/round-$ONLINE_ROUNDS/model on-$m
+	done
+	for m in on-dpo on-ra; do
+		judged $m none 1
+		judged $m g10 1
 	done
 }
 

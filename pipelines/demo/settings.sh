@@ -32,3 +32,11 @@ EPOCHS=${DEMO_EPOCHS:-2}
 BATCH=${DEMO_BATCH:-32}
 ROW=${DEMO_ROW_TOKENS:-512}
 GEN_BATCH=${DEMO_GEN_BATCH:-64}
+
+# The on-policy round (make demo ONLINE=1, pipelines/demo/sections.sh demo_online): the
+# base writes K answers to each of the first ONLINE_PROMPTS training prompts, the judge
+# scores them, best against worst makes the pairs; DPO and RA-DPO train on them with the
+# methods' beta, lr, batch and epochs above, for ONLINE_ROUNDS rounds.
+ONLINE_PROMPTS=${DEMO_ONLINE_PROMPTS:-1000}
+ONLINE_K=${DEMO_ONLINE_K:-4}
+ONLINE_ROUNDS=${DEMO_ONLINE_ROUNDS:-1}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pipelines/demo/table on constructed run directories: means, standard deviations, win
 # rates against the base asked the same way, likelihood changes by score band, the
-# controllability rows, their Spearman correlation and the warning, all against values
-# worked out by hand.
+# controllability rows, their Spearman correlation and the warning, the on-policy table,
+# all against values worked out by hand.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || { skip demo-table "jq is not installed"; exit 0; }
 cd "$T"
@@ -98,4 +98,23 @@ same "two seeds: the warning" "$(grep WARNING two.txt)" \
 for g in 1 2 3 4 5 6 7 8 9; do judged w/s1/eval/sft-g$g-t1.jsonl 10; done
 "$TOP/pipelines/demo/table" w 1 >flat.txt
 same "a flat base row: Spearman undefined, warned" "$(grep -c 'WARNING.*Spearman undefined' flat.txt)" 1
+same "without the on-policy section's files, no on-policy table" "$(grep -c 'on-policy' one.txt)" 0
+
+# The on-policy section (ONLINE=1), seed 1: DPO's answers 6 4 4 2 without a goal (mean 4;
+# against the base's 4s: win, tie, tie, loss = 50%) and 10 10 1 1 with goal 10 (5.5, 50%
+# perfect; against the base's 10s: tie, tie, loss, loss = 25%); RA-DPO's 5 5 5 5 (5; 100%)
+# and 10 10 10 1 (7.75, 75% perfect; tie, tie, tie, loss = 37.5%).
+judged w/s1/eval/on-dpo-none-t1.jsonl 6 4 4 2
+judged w/s1/eval/on-dpo-g10-t1.jsonl 10 10 1 1
+judged w/s1/eval/on-ra-none-t1.jsonl 5 5 5 5
+judged w/s1/eval/on-ra-g10-t1.jsonl 10 10 10 1
+mkdir -p w/s1/online-dpo w/s1/online-ra
+echo '{"samples":4,"mean_reward":[3.5,4.25],"rounds":[{"pairs":{"made":90,"ties":10,"prompts":100},"train":{"steps":3}}]}' >w/s1/online-dpo/report.json
+echo '{"samples":4,"mean_reward":[3.5,5],"rounds":[{"pairs":{"made":90,"ties":10,"prompts":100},"train":{"steps":6}}]}' >w/s1/online-ra/report.json
+"$TOP/pipelines/demo/table" w 1 >online.txt
+same "on-policy: what was done" "$(sed -n '/^on-policy pairs/,/^method/p' online.txt | head -2 | tr -s ' ' | tr '\n' ' ')" \
+	"on-policy pairs (make demo ONLINE=1): the SFT base answers 100 training prompts 4 times, the judge scores the  answers, the best and the worst make a pair (90 pairs, 10 prompts tied); DPO and RA-DPO train on them from the "
+same "on-policy: the base" "$(line 'SFT base' <(after on-policy online.txt))" "SFT base 1500 | 4.00 10.00 0.0 100.0 | - - | - -"
+same "on-policy: DPO" "$(line 'DPO, on-policy' online.txt)" "DPO, on-policy pairs 3 | 4.00 5.50 0.0 50.0 | 50.0 25.0 | 3.50 4.25"
+same "on-policy: RA-DPO" "$(line 'RA-DPO (2N), on-policy' online.txt)" "RA-DPO (2N), on-policy pairs 6 | 5.00 7.75 0.0 75.0 | 100.0 37.5 | 3.50 5.00"
 status_is 2 "usage: no seed" "$TOP/pipelines/demo/table" w

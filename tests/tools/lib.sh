@@ -38,3 +38,14 @@ same() {
 skip() { echo "skip $1: $2"; }
 # The stderr of the last status_is, for checking messages.
 last_stderr() { cat "$T/.stderr"; }
+# need_torch NAME: $py becomes a python3 with torch and numpy (the float64 reference of the
+# exactness tests); without one, a skip line for NAME and the test ends.
+need_torch() {
+	py=""
+	for p in python3 /usr/bin/python3; do
+		if command -v "$p" >/dev/null && "$p" -c 'import torch, numpy' 2>/dev/null; then py=$p; return; fi
+	done
+	skip "$1" "no python3 with torch and numpy"
+	exit 0
+}
+

@@ -5,14 +5,7 @@
 # torch.
 . "$(dirname "$0")/lib.sh"
 
-py=""
-for p in python3 /usr/bin/python3; do
-	if command -v "$p" > /dev/null && "$p" -c 'import torch, numpy' 2> /dev/null; then py=$p; break; fi
-done
-if [ -z "$py" ]; then
-	skip "torch reference" "no python3 with torch and numpy"
-	exit 0
-fi
+need_torch "torch reference"
 rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 7 -o "$T/m"
 awk -v seed=5 -v n=1 -v pairs=3 -v vocab=64 -f "$TOP/tests/tools/gen_batches.awk" | rad-dump --encode > "$T/b"
 # a reference that differs from the policy, so DPO's sigmoid is off its midpoint

@@ -8,14 +8,7 @@
 # names.  Skipped without torch.
 . "$(dirname "$0")/lib.sh"
 
-py=""
-for p in python3 /usr/bin/python3; do
-	if command -v "$p" > /dev/null && "$p" -c 'import torch, numpy' 2> /dev/null; then py=$p; break; fi
-done
-if [ -z "$py" ]; then
-	skip "torch llama reference" "no python3 with torch and numpy"
-	exit 0
-fi
+need_torch "torch llama reference"
 ref="$TOP/tests/tools/torch_llama_ref.py"
 awk -v seed=11 -v n=2 -v pairs=3 -v vocab=64 -f "$TOP/tests/tools/gen_batches.awk" | rad-dump --encode > "$T/b"
 for v in llama qwen2 qwen3; do

@@ -390,6 +390,61 @@ static void test_checkpoint_roundtrip(void)
 	}
 }
 
+/* The config.json text json read (written into dir first). */
+static const char *config_text(const char *dir, const char *json, rad_model_config *c)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	write_text(dir, "config.json", json);
+	return rad_model_config_read(c, path);
+}
+
+/* The start of a sequence classifier's config.json (a reward model's). */
+#define CLS_BODY "\"model_type\": \"qwen2\", \"vocab_size\": 11, \"hidden_size\": 8, \"num_hidden_layers\": 1, " \
+	"\"num_attention_heads\": 2, \"intermediate_size\": 8, \"architectures\": [\"Qwen2ForSequenceClassification\"]"
+
+/* Sequence classifiers (reward models): labels counted and named as transformers does
+ * (id2label, else num_labels, else 2; test_refused_configs has the bad label maps), and a
+ * checkpoint with a score head saved and read back whole. */
+static void test_classifier_configs(void)
+{
+	static const struct { const char *json; int labels; const char *first, *last; } cases[] = {
+		{"{" CLS_BODY ", \"id2label\": {\"1\": \"harmless\", \"0\": \"helpful\"}, \"pad_token_id\": 3}", 2, "helpful", "harmless"},
+		{"{" CLS_BODY "}", 2, "LABEL_0", "LABEL_1"},
+		{"{" CLS_BODY ", \"num_labels\": 1}", 1, "LABEL_0", "LABEL_0"},
+	};
+	char *dir = tmpdir();
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		rad_model_config c;
+		const char *e = config_text(dir, cases[i].json, &c);
+		EXPECT_MSG(!e, "case %zu: %s", i, e);
+		EXPECT_EQ(c.num_labels, cases[i].labels);
+		EXPECT_STR(c.labels[0], cases[i].first);
+		EXPECT_STR(c.labels[c.num_labels - 1], cases[i].last);
+		EXPECT_EQ(c.pad_id, i == 0 ? 3 : -1);
+	}
+	/* a reward model: score.weight [2, C] in place of the LM head, back the same */
+	rad_model_config c;
+	llama_config(&c, QWEN2, 11, 8);
+	c.num_labels = 2;
+	c.pad_id = 5;
+	snprintf(c.labels[0], RAD_LABEL_LEN, "helpful");
+	snprintf(c.labels[1], RAD_LABEL_LEN, "harmless");
+	const char *err = NULL;
+	rad_model *m = rad_model_new(&c, &err), *m2 = NULL;
+	EXPECT(m && !m->w.lm_head && m->w.score);
+	rad_model_init(m, 3);
+	EXPECT(rad_model_save(m, dir, RAD_ST_F32) == NULL);
+	const char *e = rad_model_load(&m2, dir);
+	EXPECT_MSG(!e, "%s", e);
+	EXPECT(m2 && m2->nparams == m->nparams && !memcmp(m2->params, m->params, m->nparams * 4));
+	EXPECT(m2 && !memcmp(&m2->cfg, &m->cfg, sizeof m->cfg));
+	EXPECT(m2 && rad_model_fingerprint(m2) == rad_model_fingerprint(m));
+	rad_model_free(m2);
+	rad_model_free(m);
+	rmdir_r(dir);
+}
+
 /* Configurations rad cannot train are refused, naming what is in the way. */
 static void test_refused_configs(void)
 {
@@ -404,20 +459,22 @@ static void test_refused_configs(void)
 		 "\"num_attention_heads\": 2}", "intermediate_size"},
 		{"{\"model_type\": \"llama\", \"vocab_size\": 11, \"hidden_size\": 8, \"num_hidden_layers\": 1, "
 		 "\"num_attention_heads\": 2, \"intermediate_size\": 8, \"rope_scaling\": {\"rope_type\": \"yarn\"}}", "yarn"},
-		{"{\"model_type\": \"llama\", \"architectures\": [\"LlamaForSequenceClassification\"], \"vocab_size\": 11, "
+		{"{\"model_type\": \"llama\", \"architectures\": [\"LlamaForTokenClassification\"], \"vocab_size\": 11, "
 		 "\"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"intermediate_size\": 8}",
-		 "ForSequenceClassification"},
+		 "ForTokenClassification"},
 		{"{\"model_type\": \"gemma2\"}", "gemma2"},
+		{"{" CLS_BODY ", \"id2label\": {\"0\": \"a\", \"2\": \"b\"}}", "for id 1"},
+		{"{" CLS_BODY ", \"id2label\": {\"0\": \"a\", \"1\": \"a\"}}", "both"},
+		{"{" CLS_BODY ", \"id2label\": {}}", "0 labels"},
 	};
 	char *dir = tmpdir();
-	char path[512];
-	snprintf(path, sizeof path, "%s/config.json", dir);
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		write_text(dir, "config.json", cases[i].json);
 		rad_model_config c;
-		const char *e = rad_model_config_read(&c, path);
+		const char *e = config_text(dir, cases[i].json, &c);
 		EXPECT_MSG(e && strstr(e, cases[i].want), "case %zu: %s", i, e ? e : "(accepted)");
 	}
+	char path[512];
+	snprintf(path, sizeof path, "%s/config.json", dir);
 	/* an odd head width cannot rotate */
 	rad_model_config c;
 	llama_config(&c, LLAMA, 11, 8);
@@ -504,6 +561,7 @@ int main(void)
 	RUN(test_packing_and_positions);
 	RUN(test_checkpoint_roundtrip);
 	RUN(test_refused_configs);
+	RUN(test_classifier_configs);
 	RUN(test_decode_matches_forward);
 	return test_status();
 }

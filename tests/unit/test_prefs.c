@@ -36,6 +36,8 @@ static void test_detect(void)
 		{ "{\"prompt\":\"a\",\"prompt_id\":\"x\",\"chosen\":[],\"rejected\":[]}", RAD_FMT_H4 },
 		{ "{\"prompt\":\"a\",\"chosen\":\"b\",\"rejected\":\"c\"}", RAD_FMT_TRL },
 		{ "{\"chosen\":\"a b\",\"rejected\":\"a c\"}", RAD_FMT_TRL },
+		{ "{\"id\":\"p\",\"prompt\":\"a\",\"response\":\"b\",\"score\":1}", RAD_FMT_SAMPLES },
+		{ "{\"id\":\"p\",\"prompt\":\"a\",\"responses\":[]}", RAD_FMT_SAMPLES },
 		{ "{\"text\":\"a\"}", -1 },
 		{ "[1,2]", -1 },
 	};
