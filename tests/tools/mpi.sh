@@ -170,4 +170,34 @@ same "a bad batch: the message names the record" "$(grep -c "pad.ref: record 1: 
 ok_if "a bad batch: no checkpoint" test ! -e "$T/bad/model.safetensors"
 "${MPI[@]}" rad-train-step -m "$T/init" --threads 1 -o "$T/noref" "$T/pad" > /dev/null 2> "$T/noref.err"; rc=$?
 same "no reference log-probs: status 1, said once" "$rc $(grep -c 'no reference log-probs' "$T/noref.err")" "1 1"
+
+# pipelines/ra-dpo --ranks 2: the model stages under mpirun give one process's log-probs and
+# evaluation bytes and its training to 1e-5; the ranks are no part of a stage's recipe.
+R=$TOP/build/opt/pipelines/demo/reversal
+if [ "${RAD_CONFIG:-}" = san ]; then
+	skip "ra-dpo --ranks 2" "the pipeline runs the optimised tools of bin/ (once, in the opt run)"
+elif [ -x "$R" ]; then
+	TOK=$TOP/pipelines/demo/tokenizer.json
+	"$R" prefs -n 24 --seed 3 > "$T/train.jsonl"
+	"$R" prefs --split test -n 8 --seed 3 > "$T/test.jsonl"
+	rad-init --tokenizer "$TOK" --layers 1 --heads 2 --dim 16 --context 512 -o "$T/m" > /dev/null
+	ra() { "$TOP/pipelines/ra-dpo" -i "$T/train.jsonl" --test "$T/test.jsonl" -m "$T/m" -t "$TOK" --batch 4 --max-length 384 \
+		--max-prompt-length 256 --lr 1e-3 --beta 0.1 --eval-goal "" --eval-prompts 2 --max-new-tokens 4 "$@"; }
+	ra -w "$T/w1" > /dev/null
+	ok_if "ra-dpo --ranks 2: a whole run" ra -w "$T/w2" --ranks 2
+	for f in ref.rad test.ref; do
+		ok_if "ra-dpo --ranks 2: $f, one process's bytes" cmp "$T/w1/$f" "$T/w2/$f"
+	done
+	close "ra-dpo --ranks 2: the model" "$T/w1/model/model.safetensors" "$T/w2/model/model.safetensors"
+	# the losses only: the pipeline's reference is the start, so every reward starts at a tie
+	same "ra-dpo --ranks 2: the losses" "$(mismatches <(jq -c '{step, loss}' "$T/w1/model/metrics.jsonl") \
+		<(jq -c '{step, loss}' "$T/w2/model/metrics.jsonl"))" ""
+	same "ra-dpo --ranks 2: an evaluation made" "$(jq -c '[.mode, .pairs]' "$T/w2/eval/prefs.json")" "$(jq -c '[.mode, .pairs]' "$T/w1/eval/prefs.json")"
+	n=$(wc -l < "$T/w2/times.tsv")
+	ra -w "$T/w2" > /dev/null
+	same "ra-dpo: a rerun without --ranks redoes nothing" "$(wc -l < "$T/w2/times.tsv")" "$n"
+	status_is 2 "ra-dpo: --ranks 0 refused" ra -w "$T/w3" --ranks 0
+else
+	skip "ra-dpo --ranks 2" "build/opt/pipelines/demo/reversal not built (make all)"
+fi
 exit 0
