@@ -681,9 +681,11 @@ void rad_trainer_finish(rad_trainer *t)
 	if (rad_verbose && t->rank == 0) {
 		char ranks[80] = "";
 		if (t->ranks > 1) snprintf(ranks, sizeof ranks, " (rank 0; the most of the %d ranks %.0f MiB)", t->ranks, rss_max);
+		/* the moments a rank keeps: all of them, or its slice with --shard-optimizer */
+		double moments = 2.0 * sizeof(float) * t->opt.n / (1 << 20);
 		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s; "
-		         "peak RSS %.0f MiB%s", t->st.step, t->st.step - t->start_step, t->consumed, t->skipped,
-		         t->o.no_save ? "not written" : t->o.out_dir, rss, ranks);
+		         "AdamW moments %.4g MiB per rank; peak RSS %.0f MiB%s", t->st.step, t->st.step - t->start_step,
+		         t->consumed, t->skipped, t->o.no_save ? "not written" : t->o.out_dir, moments, rss, ranks);
 	}
 	if (t->log) rad_sink_close(t->log);
 	free(t->logp); free(t->dlogp); free(t->ntok); free(t->reward_c); free(t->reward_r);

@@ -94,7 +94,7 @@ case_of() {
 	local name=$1; shift
 	one -o "$T/$name.1" "$@" > "$T/$name.1.log" 2> "$T/$name.1.err"
 	two -o "$T/$name.2" "$@" > "$T/$name.2.log"
-	two -o "$T/$name.2z" --shard-optimizer "$@" > "$T/$name.2z.log"
+	two -o "$T/$name.2z" --shard-optimizer --verbose "$@" > "$T/$name.2z.log" 2> "$T/$name.2z.err"
 	same "$name: 2 ranks, each step's metrics" "$(mismatches "$T/$name.1.log" "$T/$name.2.log")" ""
 	close "$name: 2 ranks, the weights" "$T/$name.1/model.safetensors" "$T/$name.2/model.safetensors"
 	close "$name: 2 ranks, AdamW's moments" "$T/$name.1/optimizer.safetensors" "$T/$name.2/optimizer.safetensors"
@@ -107,6 +107,11 @@ case_of dpo-padded "$T/pad.ref" --grad-accum 3 --schedule cosine --total-steps 3
 case_of dpo-free "$T/free.ref" --label-smoothing 0.1 --sft-weight 0.5
 case_of sft-padded --loss sft "$T/pad"
 case_of sft-free --loss sft "$T/free"
+# ZeRO-1: a rank keeps the moments of half the weights (the summary line of rank 0)
+moments() { grep -o 'AdamW moments [0-9.]* MiB' "$1" | grep -o '[0-9.]*'; }
+one -o "$T/full" --verbose --max-steps 1 "$T/pad.ref" > /dev/null 2> "$T/full.err"
+same "sharded: half the optimizer's moments per rank" \
+	"$(awk -v a="$(moments "$T/full.err")" -v b="$(moments "$T/dpo-padded.2z.err")" 'BEGIN { print (a > 0 && b > 0.49 * a && b < 0.51 * a) ? "half" : a " and " b }')" half
 same "dpo: the steps of a whole run" "$(wc -l < "$T/dpo-free.1.log")" 10
 same "goals in the metrics" "$(jq -c '.goals | keys' "$T/dpo-free.2.log" | sort -u)" '["g0","g1","g2"]'
 same "2 ranks: the metrics say so" "$(jq -c '[.ranks, (.comm_s >= 0)]' "$T/dpo-free.2.log" | sort -u)" '[2,true]'
