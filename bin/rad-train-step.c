@@ -68,7 +68,7 @@ static const char usage[] =
 "is not a checkpoint or that another trainer holds, 2 bad usage.\n"
 "Under mpirun (mpirun -np R rad-train-step ...) R processes train as one: rank 0\n"
 "reads the batches and writes the output, every rank computes a part of each batch.\n"
-"See rad-train-step(1), sections DATA PARALLEL and SCALING.\n";
+"See rad-train-step(1): Data parallel, and SCALING.\n";
 
 enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
