@@ -14,6 +14,7 @@
 #   RAD_BENCH_THREADS="1 2"          thread counts
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TOP/tests/bench/lib.bash"
 export PATH=${RAD_BIN:-$TOP/bin}:$PATH
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -44,12 +45,7 @@ flops() {   # L C V seqs T head_tokens ref_fwd_seqs
 }
 printf '%-6s %-4s %2s | %-7s %9s %8s %9s %6s %8s | %-7s %9s %8s %6s %8s | %s\n' model loss th rad ms/step cpu_s tok/s MFU RSS_MiB torch ms/step cpu_s MFU RSS_MiB "speed-up (wall, cpu)"
 for cfg in $configs; do
-	case $cfg in
-	small) L=4 H=4 C=256 ;;
-	gpt2) L=12 H=12 C=768 ;;
-	*) echo "unknown config $cfg"; exit 2 ;;
-	esac
-	rad-init --vocab 50257 --layers $L --heads $H --dim $C --context 1024 --seed 1 -o "$T/$cfg" || exit 1
+	bench_model $cfg "$T/$cfg"
 	rad-logps -m "$T/$cfg" --threads 2 "$T/dpo" > "$T/dpo.ref" || exit 1
 	for loss in sft dpo; do
 		in=$T/$loss; [ $loss = dpo ] && in=$T/dpo.ref
