@@ -1,4 +1,10 @@
-# lib.bash — what the benchmarks share (sourced; make bench runs the *.sh files only).
+# lib.bash — what the benchmarks share (sourced; make bench runs the *.sh files only): the
+# tools of RAD_BIN (default bin/) first on PATH, a scratch directory $T removed at exit,
+# and the models of RAD_BENCH_CONFIGS in $configs.
+export PATH=${RAD_BIN:-$TOP/bin}:$PATH
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+configs=${RAD_BENCH_CONFIGS:-small gpt2}
 
 # bench_model CFG DIR: a GPT-2-shaped model with GPT-2's vocabulary and context, seed 1,
 # into DIR; sets L, H, C (layers, heads, width).  CFG is small (4 layers, width 256) or

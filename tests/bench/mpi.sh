@@ -7,15 +7,12 @@
 # Per run: the median of steps 2-4 (the first pays for first-touch memory) of wall ms per
 # step, CPU seconds of all processes, tokens/s, the share of the step that rank 0 spent in
 # the gradient's sums and the slices' exchange (comm_s / step_s), the AdamW moments a rank
-# keeps, and peak RSS: of rank 0, and the largest of the ranks.  The machine is shared: compare within one run.
+# keeps, and peak RSS: of rank 0, and the largest of the ranks.  The machine is shared:
+# compare within one run.
 #   RAD_BENCH_CONFIGS="small gpt2"   which models (default both)
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/bench/lib.bash"
-export PATH=${RAD_BIN:-$TOP/bin}:$PATH
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-configs=${RAD_BENCH_CONFIGS:-small gpt2}
 command -v mpirun > /dev/null || { echo "mpirun not found (openmpi-bin): nothing to measure"; exit 0; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
 gen() { awk -v seed=1 -v n=4 -v vocab=50257 -v plen=128 -v clen=128 -v pairs=4 -f "$TOP/tests/tools/gen_batches.awk" | rad-dump --encode; }

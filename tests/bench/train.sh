@@ -15,10 +15,6 @@
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/bench/lib.bash"
-export PATH=${RAD_BIN:-$TOP/bin}:$PATH
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-configs=${RAD_BENCH_CONFIGS:-small gpt2}
 threads=${RAD_BENCH_THREADS:-1 2}
 
 cc -O2 -o "$T/peak" "$TOP/tests/bench/sgemm_peak.c" -lopenblas || exit 1
