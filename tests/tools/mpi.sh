@@ -107,6 +107,17 @@ case_of dpo-padded "$T/pad.ref" --grad-accum 3 --schedule cosine --total-steps 3
 case_of dpo-free "$T/free.ref" --label-smoothing 0.1 --sft-weight 0.5
 case_of sft-padded --loss sft "$T/pad"
 case_of sft-free --loss sft "$T/free"
+# Batches of one pair: on 3 ranks two have no pair of a batch and still take their part in
+# the sums (with the optimizer sharded, their slices too).
+awk -v seed=6 -v n=4 -v pairs=1 -v vocab=64 -v plen=4 -v clen=3 -f "$TOP/tests/tools/gen_batches.awk" | rad-dump --encode |
+	rad-logps -m "$T/ref" -o "$T/one.ref"
+for loss in dpo sft; do
+	one --loss $loss --no-save "$T/one.ref" > "$T/one.1.log"
+	mpirun -np 3 --oversubscribe rad-train-step -m "$T/init" --threads 1 --lr 1e-3 --no-ref-check --loss $loss --no-save --shard-optimizer \
+		"$T/one.ref" > "$T/one.3.log"
+	same "$loss, pairs on 1 rank of 3: each step's metrics" "$(wc -l < "$T/one.3.log") $(mismatches "$T/one.1.log" "$T/one.3.log")" "4 "
+done
+
 # ZeRO-1: a rank keeps the moments of half the weights (the summary line of rank 0)
 moments() { grep -o 'AdamW moments [0-9.]* MiB' "$1" | grep -o '[0-9.]*'; }
 one -o "$T/full" --verbose --max-steps 1 "$T/pad.ref" > /dev/null 2> "$T/full.err"
