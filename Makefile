@@ -9,14 +9,21 @@ CFLAGS   ?= $(OPT) -g
 WARN      = -Wall -Wextra -Wshadow -Wno-sign-compare
 CPPFLAGS += -Ilib -D_GNU_SOURCE -DRAD_VERSION='"$(VERSION)"'
 VERSION   = 0.1.0
-LDLIBS    = -ljansson -lzstd -lpcre2-8 -lutf8proc -ldnnl -lm
 OMP       = -fopenmp
+# Open MPI (base/dist.c): data-parallel training and the model stages under mpirun.  Without
+# its headers the tools build as single processes only.
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+ifneq ($(MPI_LIBS),)
+CPPFLAGS  += -DRAD_MPI $(MPI_CFLAGS)
+endif
+LDLIBS    = -ljansson -lzstd -lpcre2-8 -lutf8proc -ldnnl $(MPI_LIBS) -lm
 
 # Debian packages the build and the tests need; `make deps` installs what is missing.
 # python3-torch is the independent float64 reference of the exactness tests (tests/tools/torch*.sh).
 DEB_PACKAGES = make gcc libc6-dev pkg-config libjansson-dev libzstd-dev zstd \
                libdnnl-dev libpcre2-dev libutf8proc-dev \
-               parallel gnuplot-nox jq python3-torch
+               parallel gnuplot-nox jq python3-torch libopenmpi-dev openmpi-bin
 DEB_FUZZ     = clang libclang-rt-14-dev
 
 # Two builds side by side: optimised (tools land in bin/) and sanitized (build/san/).

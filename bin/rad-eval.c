@@ -10,6 +10,7 @@
 
 #include "tok/chat_template.h"
 #include "base/cli.h"
+#include "base/dist.h"
 #include "eval/batches.h"
 #include "eval/judging.h"
 #include "eval/generate.h"
@@ -76,6 +77,7 @@ static const char usage[] =
 "      --help            show this help and exit\n"
 "      --version         show the version and exit\n"
 "\n"
+"Under mpirun, prefs and likelihood run the batches on the ranks in turn.\n"
 "Exit status: 0 success, 1 bad input, model or judge failure, 2 bad usage.\n"
 "See rad-eval(1).\n";
 
@@ -109,6 +111,7 @@ static rad_tokenizer *tokenizer_of(const char *dir, const char *path)
 /* prefs and likelihood: pairs came in and --where kept none is a failed measurement. */
 static void measured_some(json_t *o)
 {
+	if (rad_dist_rank()) return;   /* rank 0 has the counts */
 	json_int_t kept = json_integer_value(json_object_get(o, "pairs"));
 	json_int_t filtered = json_integer_value(json_object_get(o, "filtered_out"));
 	if (!kept && filtered)
@@ -117,7 +120,7 @@ static void measured_some(json_t *o)
 
 static void write_json(rad_sink *out, json_t *o)
 {
-	rad_jsonl_write(out, o);
+	if (out) rad_jsonl_write(out, o);
 	json_decref(o);
 }
 
@@ -156,6 +159,7 @@ int main(int argc, char **argv)
 	rad_gen_opts g = {.sample = {1.0, 0, 1.0}, .max_new = 256, .batch = 8};
 	rad_eval_filter f = {0};
 	rad_omp_passive(argv);
+	rad_dist_init(&argc, &argv);
 	char **where_text = rad_calloc(argc + 1, sizeof *where_text);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:z", opts, NULL)) != -1;) {
@@ -218,8 +222,13 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "judge") && !judge) rad_usage_error("judge needs --judge COMMAND");
 	if (!strcmp(mode, "summary") && ninputs > 2)
 		rad_usage_error("summary takes one judged file, or two to compare");
-	/* a judge's scores are written as they come and a failed run keeps them */
-	rad_sink *out = !strcmp(mode, "judge") ? rad_sink_open_live(output, zstd ? level : 0, 0)
+	int batch_mode = !strcmp(mode, "prefs") || !strcmp(mode, "likelihood");
+	if (rad_dist_size() > 1 && !batch_mode)
+		rad_usage_error("%s runs as one process, not under mpirun (GNU Parallel shards it: pipelines/lib.sh)", mode);
+	/* a judge's scores are written as they come and a failed run keeps them; under mpirun
+	 * rank 0 writes */
+	rad_sink *out = rad_dist_rank() ? NULL
+	              : !strcmp(mode, "judge") ? rad_sink_open_live(output, zstd ? level : 0, 0)
 	                                       : rad_sink_open(output, zstd ? level : 0, 0);
 	int rc = 0;
 	if (!strcmp(mode, "prefs")) {

@@ -8,7 +8,9 @@
 
 #include "stream/batch.h"
 #include "base/cli.h"
+#include "base/dist.h"
 #include "base/ompenv.h"
+#include "eval/batch_farm.h"
 #include "eval/batches.h"
 #include "nn/model.h"
 #include "stream/stream.h"
@@ -33,9 +35,23 @@ static const char usage[] =
 "      --version         show the version and exit\n"
 "\n"
 "Exit status: 0 success, 1 bad input or model, 2 bad usage.\n"
+"Under mpirun the ranks score the batches in turn; rank 0 reads and writes.\n"
 "See rad-logps(1).\n";
 
 enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL, OPT_COMPUTE };
+
+/* What the scoring needs and counts. */
+typedef struct logps {
+	rad_model *m;
+	const char *mdir;
+	const char *output;
+	int level;
+	uint64_t fp;
+	rad_writer *w;
+	double *lp;
+	int32_t *nt;
+	long long seqs, tokens, other;
+} logps;
 
 static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir)
 {
@@ -48,6 +64,57 @@ static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir)
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	return s;
+}
+
+static const char *const skip[] = {"ref_logp", "ref_ntok", NULL};
+
+/* Any rank: the batch with its log-probs. */
+static void score(void *ctx, const rad_rec *in, const rad_batch *b, const char *where, rad_rec *out)
+{
+	logps *L = ctx;
+	const char *err;
+	char msg[400];
+	L->lp = rad_realloc(L->lp, sizeof *L->lp * (b->nseq + 1));
+	L->nt = rad_realloc(L->nt, sizeof *L->nt * (b->nseq + 1));
+	if ((err = rad_model_forward(L->m, b, L->lp, L->nt)) || (err = rad_batch_check_logps(b, L->lp, "the model's", msg, sizeof msg)))
+		rad_die(RAD_EXIT_DATA, where, "%s", err);
+	rad_rec_reset(out, RAD_REC_BATCH);
+	rad_rec_copy_fields(out, in, skip);
+	rad_rec_put_f64s(out, "ref_logp", L->lp, b->nseq);
+	rad_rec_put_i32s(out, "ref_ntok", L->nt, b->nseq);
+}
+
+/* Rank 0: the output opens with the first input's header, the model named in it. */
+static void begin(void *ctx, const rad_reader *rd, int index)
+{
+	logps *L = ctx;
+	(void)index;
+	if (L->w) return;
+	const rad_header *h = rad_reader_header(rd);
+	rad_header oh = *h;
+	oh.meta = meta_with_ref(h->meta, L->fp, L->mdir);
+	L->w = rad_writer_open(L->output, &oh, L->level, 0);
+	free(oh.meta);
+}
+
+/* Rank 0, in input order. */
+static void put(void *ctx, const rad_rec *out, const char *where)
+{
+	logps *L = ctx;
+	(void)where;
+	uint32_t n;
+	const int32_t *len = rad_rec_i32s(out, "seq_len", &n);
+	for (uint32_t s = 0; len && s < n; s++) L->tokens += len[s];
+	L->seqs += n;
+	rad_writer_put(L->w, out);
+	rad_progress("%lld sequences", L->seqs);
+}
+
+static void other(void *ctx, const rad_rec *r)
+{
+	logps *L = ctx;
+	rad_writer_put(L->w, r);
+	L->other++;
 }
 
 int main(int argc, char **argv)
@@ -64,6 +131,7 @@ int main(int argc, char **argv)
 	const char *mdir = NULL, *output = "-";
 	int threads = 0, level = 1, compute = RAD_COMPUTE_F32;
 	rad_omp_passive(argv);
+	rad_dist_init(&argc, &argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1;) {
 		switch (c) {
@@ -80,68 +148,30 @@ int main(int argc, char **argv)
 	if (!mdir) rad_usage_error("--model DIR is required");
 	if (!*mdir) rad_usage_error("--model: an empty name");
 	if (!*output) rad_usage_error("--output: an empty name");
-	rad_model *m = NULL;
-	const char *err = rad_model_load(&m, mdir);
+	/* every rank loads the model (as GNU Parallel's hosts do: the same path everywhere) */
+	logps L = {.mdir = mdir, .output = output, .level = level};
+	const char *err = rad_model_load(&L.m, mdir);
 	if (err) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
-	rad_model_set_threads(m, threads);
-	rad_model_set_compute(m, compute);
-	uint64_t fp = rad_model_fingerprint(m);
+	rad_model_set_threads(L.m, threads);
+	rad_model_set_compute(L.m, compute);
+	if (rad_dist_rank() == 0) L.fp = rad_model_fingerprint(L.m);
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
 	int ninputs = optind < argc ? argc - optind : 1;
-	static const char *const skip[] = {"ref_logp", "ref_ntok", NULL};
-	rad_writer *w = NULL;
-	rad_rec in, out;
-	rad_rec_init(&in);
-	rad_rec_init(&out);
-	rad_batch b = {0};
-	long long batches = 0, seqs = 0, tokens = 0, other = 0;
-	double *lp = NULL;
-	int32_t *nt = NULL;
-	for (int i = 0; i < ninputs; i++) {
-		rad_reader *rd = rad_reader_open(inputs[i], RAD_KIND_BATCHES);
-		if (!w) {
-			const rad_header *h = rad_reader_header(rd);
-			rad_header oh = *h;
-			oh.meta = meta_with_ref(h->meta, fp, mdir);
-			w = rad_writer_open(output, &oh, level, 0);
-			free(oh.meta);
-		}
-		while (rad_reader_next(rd, &in)) {
-			if (in.type != RAD_REC_BATCH) { rad_writer_put(w, &in); other++; continue; }
-			char where[1200];
-			snprintf(where, sizeof where, "%s: record %lld", rad_reader_name(rd), rad_reader_record_no(rd));
-			if ((err = rad_batch_from_rec(&in, &b))) rad_die(RAD_EXIT_DATA, where, "%s", err);
-			lp = rad_realloc(lp, sizeof *lp * (b.nseq + 1));
-			nt = rad_realloc(nt, sizeof *nt * (b.nseq + 1));
-			char msg[400];
-			if ((err = rad_model_forward(m, &b, lp, nt)) || (err = rad_batch_check_logps(&b, lp, "the model's", msg, sizeof msg)))
-				rad_die(RAD_EXIT_DATA, where, "%s", err);
-			rad_rec_reset(&out, RAD_REC_BATCH);
-			rad_rec_copy_fields(&out, &in, skip);
-			rad_rec_put_f64s(&out, "ref_logp", lp, b.nseq);
-			rad_rec_put_i32s(&out, "ref_ntok", nt, b.nseq);
-			rad_writer_put(w, &out);
-			batches++;
-			seqs += b.nseq;
-			for (int s = 0; s < b.nseq; s++) tokens += b.seq_len[s];
-			rad_progress("%lld batches, %lld sequences", batches, seqs);
-		}
-		rad_reader_close(rd);
+	rad_batch_job job = {score, put, other, begin, &L};
+	long long batches = rad_batch_farm_run(&job, inputs, ninputs);
+	if (rad_dist_rank() == 0) {
+		rad_progress_done();
+		/* scoring nothing is never what was meant: the stage before dropped every pair */
+		if (!batches)
+			rad_die(RAD_EXIT_DATA, NULL, "no batches in the input (%lld other records): nothing to score", L.other);
+		rad_writer_close(L.w);
+		if (rad_verbose)
+			rad_warn(NULL, "%lld batches, %lld sequences, %lld tokens scored, %lld other records passed; model %016" PRIx64,
+			         batches, L.seqs, L.tokens, L.other, L.fp);
 	}
-	rad_progress_done();
-	/* scoring nothing is never what was meant: the stage before dropped every pair */
-	if (!batches)
-		rad_die(RAD_EXIT_DATA, NULL, "no batches in the input (%lld other records): nothing to score", other);
-	rad_writer_close(w);
-	if (rad_verbose)
-		rad_warn(NULL, "%lld batches, %lld sequences, %lld tokens scored, %lld other records passed; model %016" PRIx64,
-		         batches, seqs, tokens, other, fp);
-	rad_batch_free(&b);
-	rad_rec_free(&in);
-	rad_rec_free(&out);
-	free(lp);
-	free(nt);
-	rad_model_free(m);
+	free(L.lp);
+	free(L.nt);
+	rad_model_free(L.m);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/cli.h"
+#include "base/dist.h"
 #include "base/ompenv.h"
 #include "nn/engine.h"
 #include "nn/safetensors.h"
@@ -54,6 +55,8 @@ static const char usage[] =
 "                           lines of steps after the checkpoint are dropped from FILE)\n"
 "      --dump-grads FILE    write the first step's gradient (before clipping) as a\n"
 "                           safetensors file with the model's tensor names\n"
+"      --shard-optimizer    under mpirun, each rank keeps the AdamW moments of 1/R of\n"
+"                           the weights (ZeRO stage 1; checkpoints stay whole)\n"
 "      --seed N             seed of the trainer's random state (default 0)\n"
 "      --threads N          threads (default: all cores)\n"
 "      --compute T          matrix products in fp32 (default) or bf16 (bf16 inputs,\n"
@@ -67,12 +70,15 @@ static const char usage[] =
 "\n"
 "Exit status: 0 success, 1 bad input (no batches, another input than the resumed\n"
 "checkpoint's), non-finite loss or gradient, write failure, an output directory that\n"
-"is not a checkpoint or that another trainer holds, 2 bad usage.  See rad-train-step(1).\n";
+"is not a checkpoint or that another trainer holds, 2 bad usage.\n"
+"Under mpirun (mpirun -np R rad-train-step ...) R processes train as one: rank 0\n"
+"reads the batches and writes the output, every rank computes a part of each batch.\n"
+"See rad-train-step(1): Data parallel, and SCALING.\n";
 
 enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
 	OPT_TOTAL, OPT_MAX, OPT_ACCUM, OPT_CLIP, OPT_B1, OPT_B2, OPT_EPS, OPT_WD, OPT_SAVE, OPT_DTYPE, OPT_REF,
-	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS, OPT_COMPUTE, OPT_RECOMPUTE,
+	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS, OPT_COMPUTE, OPT_RECOMPUTE, OPT_SHARD,
 };
 
 static double parse_pos(const char *opt, const char *s)
@@ -115,12 +121,14 @@ int main(int argc, char **argv)
 		{"threads", required_argument, 0, OPT_THREADS},
 		{"compute", required_argument, 0, OPT_COMPUTE},
 		{"recompute", no_argument, 0, OPT_RECOMPUTE},
+		{"shard-optimizer", no_argument, 0, OPT_SHARD},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	rad_train_opts o;
 	rad_train_opts_default(&o);
 	rad_omp_passive(argv);
+	rad_dist_init(&argc, &argv);
 	rad_cli_init(argc, argv);
 	for (int c; (c = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1;) {
 		switch (c) {
@@ -166,6 +174,7 @@ int main(int argc, char **argv)
 			if ((o.compute = rad_compute_parse(optarg)) < 0) rad_usage_error("--compute: fp32 or bf16, not \"%s\"", optarg);
 			break;
 		case OPT_RECOMPUTE: o.recompute = 1; break;
+		case OPT_SHARD: o.shard_optimizer = 1; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -180,7 +189,8 @@ int main(int argc, char **argv)
 	rad_rec_init(&rec);
 	rad_batch b = {0};
 	long others = 0;
-	for (int i = 0; i < ninputs && !rad_trainer_done(t); i++) {
+	/* rank 0 reads; the trainer hands each batch to the other ranks (their finish takes them) */
+	for (int i = 0; i < ninputs && rad_dist_rank() == 0 && !rad_trainer_done(t); i++) {
 		rad_reader *rd = rad_reader_open(inputs[i], RAD_KIND_BATCHES);
 		rad_trainer_begin_input(t, rd, i, ninputs);
 		while (!rad_trainer_done(t) && rad_reader_next(rd, &rec)) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "stream/batch.h"
 #include "base/cli.h"
+#include "eval/batch_farm.h"
 #include "eval/batches.h"
 #include "stream/stream.h"
 
@@ -36,69 +37,89 @@ const char *rad_batch_check_logps(const rad_batch *b, const double *lp, const ch
 	return NULL;
 }
 
+/* A walk over the batches of the inputs: each batch run through the models by the rank
+ * whose turn it is (eval/batch_farm.h), then measured by rank 0 in input order. */
 typedef struct walk {
-	rad_batch b;
-	rad_rec rec;
-	rad_reader *rd;
-	char where[1200];
-	int *ch, *rj;
-	double **lp;
-	int32_t **nt;
+	rad_model **models;
 	int nm;
+	rad_batch b;               /* the batch being measured (rank 0) */
+	int *ch, *rj;
+	const double *lp[2];       /* each model's log-probs of its sequences, and token counts */
+	const int32_t *nt[2];
+	const char *where;
+	double *slp;               /* scratch of score */
+	int32_t *snt;
 	long long batches, filtered;
+	void (*measure)(struct walk *W, void *ctx);
+	void *ctx;
 } walk;
 
-/* Reads the next batch of the open reader, runs the models; 0 at the end of this input. */
-static int walk_next(walk *W, rad_model **models)
+static const char *const lp_name[2] = {"eval_logp0", "eval_logp1"}, *const nt_name[2] = {"eval_ntok0", "eval_ntok1"};
+
+/* Any rank: the batch with each model's log-probs of its sequences. */
+static void walk_score(void *ctx, const rad_rec *in, const rad_batch *b, const char *where, rad_rec *out)
 {
+	walk *W = ctx;
 	const char *e;
 	char msg[400];
-	while (rad_reader_next(W->rd, &W->rec)) {
-		if (W->rec.type != RAD_REC_BATCH) continue;
-		snprintf(W->where, sizeof W->where, "%s: record %lld", rad_reader_name(W->rd), rad_reader_record_no(W->rd));
-		if ((e = rad_batch_from_rec(&W->rec, &W->b))) rad_die(RAD_EXIT_DATA, W->where, "%s", e);
-		W->ch = rad_realloc(W->ch, sizeof(int) * (W->b.npair + 1));
-		W->rj = rad_realloc(W->rj, sizeof(int) * (W->b.npair + 1));
-		pair_seqs(&W->b, W->ch, W->rj);
-		for (int p = 0; p < W->b.npair; p++)
-			if (W->ch[p] < 0 || W->rj[p] < 0)
-				rad_die(RAD_EXIT_DATA, W->where, "pair %s has no %s sequence", W->b.pair_id[p], W->ch[p] < 0 ? "chosen" : "rejected");
-		for (int k = 0; k < W->nm; k++) {
-			W->lp[k] = rad_realloc(W->lp[k], sizeof(double) * (W->b.nseq + 1));
-			W->nt[k] = rad_realloc(W->nt[k], sizeof(int32_t) * (W->b.nseq + 1));
-			if ((e = rad_model_forward(models[k], &W->b, W->lp[k], W->nt[k]))) rad_die(RAD_EXIT_DATA, W->where, "%s", e);
-			if ((e = rad_batch_check_logps(&W->b, W->lp[k], W->nm > 1 ? (k ? "the second model's" : "the first model's")
-			                                                          : "the model's", msg, sizeof msg)))
-				rad_die(RAD_EXIT_DATA, W->where, "%s", e);
-		}
-		if (W->b.ref_logp && (e = rad_batch_check_logps(&W->b, W->b.ref_logp, "the reference", msg, sizeof msg)))
-			rad_die(RAD_EXIT_DATA, W->where, "%s (in the stream: rerun rad-logps)", e);
-		W->batches++;
-		rad_progress("%lld batches", W->batches);
-		return 1;
+	int *ch = rad_malloc(sizeof(int) * (b->npair + 1)), *rj = rad_malloc(sizeof(int) * (b->npair + 1));
+	pair_seqs(b, ch, rj);
+	for (int p = 0; p < b->npair; p++)
+		if (ch[p] < 0 || rj[p] < 0)
+			rad_die(RAD_EXIT_DATA, where, "pair %s has no %s sequence", b->pair_id[p], ch[p] < 0 ? "chosen" : "rejected");
+	free(ch);
+	free(rj);
+	rad_rec_reset(out, RAD_REC_BATCH);
+	rad_rec_copy_fields(out, in, NULL);
+	W->slp = rad_realloc(W->slp, sizeof(double) * (b->nseq + 1));
+	W->snt = rad_realloc(W->snt, sizeof(int32_t) * (b->nseq + 1));
+	for (int k = 0; k < W->nm; k++) {
+		if ((e = rad_model_forward(W->models[k], b, W->slp, W->snt))) rad_die(RAD_EXIT_DATA, where, "%s", e);
+		if ((e = rad_batch_check_logps(b, W->slp, W->nm > 1 ? (k ? "the second model's" : "the first model's")
+		                                                    : "the model's", msg, sizeof msg)))
+			rad_die(RAD_EXIT_DATA, where, "%s", e);
+		rad_rec_put_f64s(out, lp_name[k], W->slp, b->nseq);
+		rad_rec_put_i32s(out, nt_name[k], W->snt, b->nseq);
 	}
-	return 0;
+	if (b->ref_logp && (e = rad_batch_check_logps(b, b->ref_logp, "the reference", msg, sizeof msg)))
+		rad_die(RAD_EXIT_DATA, where, "%s (in the stream: rerun rad-logps)", e);
 }
 
-static void walk_init(walk *W, int nm)
+/* Rank 0, in input order: the scored batch measured. */
+static void walk_put(void *ctx, const rad_rec *out, const char *where)
+{
+	walk *W = ctx;
+	const char *e;
+	if ((e = rad_batch_from_rec(out, &W->b))) rad_die(RAD_EXIT_DATA, where, "%s", e);
+	W->ch = rad_realloc(W->ch, sizeof(int) * (W->b.npair + 1));
+	W->rj = rad_realloc(W->rj, sizeof(int) * (W->b.npair + 1));
+	pair_seqs(&W->b, W->ch, W->rj);
+	for (int k = 0; k < W->nm; k++) {
+		W->lp[k] = rad_rec_f64s(out, lp_name[k], NULL);
+		W->nt[k] = rad_rec_i32s(out, nt_name[k], NULL);
+	}
+	W->where = where;
+	W->batches++;
+	rad_progress("%lld batches", W->batches);
+	W->measure(W, W->ctx);
+}
+
+static void walk_run(walk *W, rad_model **models, int nm, char **inputs, int ninputs,
+                     void (*measure)(walk *, void *), void *ctx)
 {
 	memset(W, 0, sizeof *W);
-	rad_rec_init(&W->rec);
+	W->models = models;
 	W->nm = nm;
-	W->lp = rad_calloc(nm, sizeof *W->lp);
-	W->nt = rad_calloc(nm, sizeof *W->nt);
-}
-
-static void walk_free(walk *W)
-{
+	W->measure = measure;
+	W->ctx = ctx;
+	rad_batch_job job = {walk_score, walk_put, NULL, NULL, W};
+	rad_batch_farm_run(&job, inputs, ninputs);
 	rad_progress_done();
 	rad_batch_free(&W->b);
-	rad_rec_free(&W->rec);
-	for (int k = 0; k < W->nm; k++) { free(W->lp[k]); free(W->nt[k]); }
-	free(W->lp);
-	free(W->nt);
 	free(W->ch);
 	free(W->rj);
+	free(W->slp);
+	free(W->snt);
 }
 
 static json_t *groups_json(rad_groups *gs, json_t *(*fn)(const rad_group *))
@@ -110,68 +131,76 @@ static json_t *groups_json(rad_groups *gs, json_t *(*fn)(const rad_group *))
 }
 
 
+typedef struct prefs_acc {
+	double beta;
+	const rad_eval_filter *f;
+	rad_group all;
+	rad_groups goals, gaps;
+} prefs_acc;
+
+static void prefs_measure(walk *W, void *ctx)
+{
+	prefs_acc *A = ctx;
+	const rad_batch *b = &W->b;
+	if (!b->ref_logp) rad_die(RAD_EXIT_DATA, W->where, "no reference log-probs in the batch (run rad-logps first)");
+	for (int p = 0; p < b->npair; p++) {
+		if (!keep(A->f, b, p)) { W->filtered++; continue; }
+		int c = W->ch[p], r = W->rj[p];
+		double a[4] = {W->lp[0][c], W->lp[0][r], b->ref_logp[c], b->ref_logp[r]};
+		char gk[32];
+		rad_gap_key(b->score_chosen[p], b->score_rejected[p], gk, sizeof gk);
+		rad_group *gs[3] = {&A->all, rad_groups_get(&A->goals, b->goal[p]), rad_groups_get(&A->gaps, gk)};
+		for (int k = 0; k < 3; k++) rad_pref_add(gs[k], A->beta, a[0], a[1], a[2], a[3], W->nt[0][c], W->nt[0][r]);
+	}
+}
+
 json_t *rad_eval_prefs(rad_model *m, const char *model_name, double beta, const rad_eval_filter *f,
                        char **inputs, int ninputs)
 {
 	walk W;
-	walk_init(&W, 1);
-	rad_group all = {0};
-	rad_groups goals = {0}, gaps = {0};
-	for (int i = 0; i < ninputs; i++) {
-		W.rd = rad_reader_open(inputs[i], RAD_KIND_BATCHES);
-		while (walk_next(&W, &m)) {
-			const rad_batch *b = &W.b;
-			if (!b->ref_logp)
-				rad_die(RAD_EXIT_DATA, W.where, "no reference log-probs in the batch (run rad-logps first)");
-			for (int p = 0; p < b->npair; p++) {
-				if (!keep(f, b, p)) { W.filtered++; continue; }
-				int c = W.ch[p], r = W.rj[p];
-				double a[4] = {W.lp[0][c], W.lp[0][r], b->ref_logp[c], b->ref_logp[r]};
-				char gk[32];
-				rad_gap_key(b->score_chosen[p], b->score_rejected[p], gk, sizeof gk);
-				rad_group *gs[3] = {&all, rad_groups_get(&goals, b->goal[p]), rad_groups_get(&gaps, gk)};
-				for (int k = 0; k < 3; k++) rad_pref_add(gs[k], beta, a[0], a[1], a[2], a[3], W.nt[0][c], W.nt[0][r]);
-			}
-		}
-		rad_reader_close(W.rd);
-	}
+	prefs_acc A = {.beta = beta, .f = f};
+	walk_run(&W, &m, 1, inputs, ninputs, prefs_measure, &A);
 	json_t *o = json_object();
 	json_object_set_new(o, "mode", json_string("prefs"));
 	json_object_set_new(o, "model", json_string(model_name));
 	json_object_set_new(o, "beta", json_real(beta));
 	json_object_set_new(o, "batches", json_integer(W.batches));
-	json_object_set_new(o, "pairs", json_integer(all.n));
+	json_object_set_new(o, "pairs", json_integer(A.all.n));
 	json_object_set_new(o, "filtered_out", json_integer(W.filtered));
-	json_object_set_new(o, "overall", rad_pref_json(&all));
-	json_object_set_new(o, "by_goal", groups_json(&goals, rad_pref_json));
-	json_object_set_new(o, "by_gap", groups_json(&gaps, rad_pref_json));
-	rad_groups_free(&goals);
-	rad_groups_free(&gaps);
-	walk_free(&W);
+	json_object_set_new(o, "overall", rad_pref_json(&A.all));
+	json_object_set_new(o, "by_goal", groups_json(&A.goals, rad_pref_json));
+	json_object_set_new(o, "by_gap", groups_json(&A.gaps, rad_pref_json));
+	rad_groups_free(&A.goals);
+	rad_groups_free(&A.gaps);
 	return o;
+}
+
+typedef struct lik_acc {
+	const rad_eval_filter *f;
+	rad_group *g;              /* the models, then the reference */
+	int ref_seen, ref_missing;
+} lik_acc;
+
+static void lik_measure(walk *W, void *ctx)
+{
+	lik_acc *A = ctx;
+	const rad_batch *b = &W->b;
+	if (b->ref_logp) A->ref_seen = 1; else A->ref_missing = 1;
+	for (int p = 0; p < b->npair; p++) {
+		if (!keep(A->f, b, p)) { W->filtered++; continue; }
+		int c = W->ch[p], r = W->rj[p];
+		for (int k = 0; k < W->nm; k++) rad_lik_add(&A->g[k], W->lp[k][c], W->nt[k][c], W->lp[k][r], W->nt[k][r]);
+		if (b->ref_logp) rad_lik_add(&A->g[W->nm], b->ref_logp[c], b->ref_ntok[c], b->ref_logp[r], b->ref_ntok[r]);
+	}
 }
 
 json_t *rad_eval_likelihood(rad_model **models, const char **names, int nmodels, const rad_eval_filter *f,
                             char **inputs, int ninputs)
 {
 	walk W;
-	walk_init(&W, nmodels);
-	rad_group *g = rad_calloc(nmodels + 1, sizeof *g);   /* the models, then the reference */
-	int ref_seen = 0, ref_missing = 0;
-	for (int i = 0; i < ninputs; i++) {
-		W.rd = rad_reader_open(inputs[i], RAD_KIND_BATCHES);
-		while (walk_next(&W, models)) {
-			const rad_batch *b = &W.b;
-			if (b->ref_logp) ref_seen = 1; else ref_missing = 1;
-			for (int p = 0; p < b->npair; p++) {
-				if (!keep(f, b, p)) { W.filtered++; continue; }
-				int c = W.ch[p], r = W.rj[p];
-				for (int k = 0; k < nmodels; k++) rad_lik_add(&g[k], W.lp[k][c], W.nt[k][c], W.lp[k][r], W.nt[k][r]);
-				if (b->ref_logp) rad_lik_add(&g[nmodels], b->ref_logp[c], b->ref_ntok[c], b->ref_logp[r], b->ref_ntok[r]);
-			}
-		}
-		rad_reader_close(W.rd);
-	}
+	lik_acc A = {.f = f, .g = rad_calloc(nmodels + 1, sizeof *A.g)};
+	rad_group *g = A.g;
+	walk_run(&W, models, nmodels, inputs, ninputs, lik_measure, &A);
 	json_t *o = json_object(), *ms = json_array();
 	json_object_set_new(o, "mode", json_string("likelihood"));
 	json_object_set_new(o, "batches", json_integer(W.batches));
@@ -183,7 +212,7 @@ json_t *rad_eval_likelihood(rad_model **models, const char **names, int nmodels,
 		json_array_append_new(ms, e);
 	}
 	json_object_set_new(o, "models", ms);
-	if (ref_seen && !ref_missing) json_object_set_new(o, "reference", rad_lik_json(&g[nmodels]));
+	if (A.ref_seen && !A.ref_missing) json_object_set_new(o, "reference", rad_lik_json(&g[nmodels]));
 	if (nmodels == 2 && g[0].n) {   /* second minus first: positive = the second model gives more likelihood */
 		json_t *d = json_object();
 		const char *side[2] = {"chosen", "rejected"};
@@ -198,6 +227,5 @@ json_t *rad_eval_likelihood(rad_model **models, const char **names, int nmodels,
 		json_object_set_new(o, "difference", d);
 	}
 	free(g);
-	walk_free(&W);
 	return o;
 }

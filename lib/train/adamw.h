@@ -19,6 +19,10 @@ void rad_adamw_free(rad_adamw *a);
  * decay (not biases, not norm weights).  The gradient is read times gscale (clipping:
  * rad_grad_clip_scale) and left zeroed for the next step: one pass over memory. */
 void rad_adamw_step(rad_adamw *a, rad_model *m, double lr, float gscale);
+/* The same update for the weights [lo, hi) of params only, whose moments a holds (a->m[0]
+ * is the moment of weight lo): one rank's slice when the optimizer state is sharded
+ * (ZeRO stage 1); only that part of the gradient is zeroed. */
+void rad_adamw_step_slice(rad_adamw *a, rad_model *m, double lr, float gscale, size_t lo, size_t hi);
 
 enum rad_schedule { RAD_SCHED_CONSTANT, RAD_SCHED_LINEAR, RAD_SCHED_COSINE };
 int rad_schedule_parse(const char *s);

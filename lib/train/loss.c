@@ -28,12 +28,22 @@ static double sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (
 const char *rad_loss_compute(const rad_loss_opts *o, const rad_batch *b, const double *logp, const int32_t *ntok,
                              double scale, double *dlogp, rad_loss_stats *st, double *reward_c, double *reward_r)
 {
+	rad_loss_whole w = {b->npair, 0};
+	for (int s = 0; s < b->nseq; s++)
+		if (b->seq_chosen[s]) w.chosen_tokens += ntok[s];
+	return rad_loss_compute_part(o, b, logp, ntok, scale, &w, dlogp, st, reward_c, reward_r);
+}
+
+const char *rad_loss_compute_part(const rad_loss_opts *o, const rad_batch *b, const double *logp, const int32_t *ntok,
+                                  double scale, const rad_loss_whole *whole, double *dlogp, rad_loss_stats *st,
+                                  double *reward_c, double *reward_r)
+{
 	static __thread char msg[200];
 	int S = b->nseq, P = b->npair;
 	for (int s = 0; s < S; s++) dlogp[s] = 0;
 	/* the NLL term: SFT itself, or RPO's sft_weight */
 	double w_nll = o->kind == RAD_LOSS_SFT ? 1.0 : o->sft_weight;
-	long tokens = 0;
+	long tokens = 0, all_tokens = whole->chosen_tokens;
 	double nll = 0;
 	for (int s = 0; s < S; s++)
 		if (b->seq_chosen[s]) { tokens += ntok[s]; nll -= logp[s]; }
@@ -41,10 +51,10 @@ const char *rad_loss_compute(const rad_loss_opts *o, const rad_batch *b, const d
 	st->chosen_tokens += tokens;
 	double loss = 0;
 	if (w_nll != 0) {
-		if (tokens == 0) return "no completion token in the chosen sequences of this batch";
-		loss += w_nll * nll / tokens;
+		if (all_tokens == 0) return "no completion token in the chosen sequences of this batch";
+		loss += w_nll * nll / all_tokens;
 		for (int s = 0; s < S; s++)
-			if (b->seq_chosen[s]) dlogp[s] += -w_nll * scale / tokens;
+			if (b->seq_chosen[s]) dlogp[s] += -w_nll * scale / all_tokens;
 	}
 	if (o->kind == RAD_LOSS_SFT) {
 		st->loss += scale * loss;
@@ -97,8 +107,8 @@ const char *rad_loss_compute(const rad_loss_opts *o, const rad_batch *b, const d
 			break;
 		}
 		pref += l;
-		dlogp[c] += scale * dd * kc / P;
-		dlogp[r] -= scale * dd * kr / P;
+		dlogp[c] += scale * dd * kc / whole->pairs;
+		dlogp[r] -= scale * dd * kr / whole->pairs;
 		double rwc = beta * (pc - rc), rwr = beta * (pr - rr);
 		if (reward_c) reward_c[p] = rwc;
 		if (reward_r) reward_r[p] = rwr;
@@ -112,6 +122,6 @@ const char *rad_loss_compute(const rad_loss_opts *o, const rad_batch *b, const d
 	st->pairs += P;
 	free(ci);
 	free(ri);
-	st->loss += scale * (loss + pref / P);
+	st->loss += scale * (loss + pref / whole->pairs);
 	return NULL;
 }

@@ -44,4 +44,18 @@ const char *rad_loss_kind_name(int kind);
 const char *rad_loss_compute(const rad_loss_opts *o, const rad_batch *b, const double *logp, const int32_t *ntok,
                              double scale, double *dlogp, rad_loss_stats *st, double *reward_c, double *reward_r);
 
+/* The whole batch that b is a part of, when a process computes only some of a batch's
+ * pairs (data-parallel training, train/trainer.h): a batch's loss is the mean over all its
+ * pairs, and its NLL term the mean over all its chosen completion tokens, so a part
+ * divides by the whole's counts, and the parts' losses and gradients add up to the
+ * batch's own. */
+typedef struct rad_loss_whole {
+	long pairs;                  /* pairs of the whole batch */
+	long chosen_tokens;          /* completion tokens of its chosen sequences */
+} rad_loss_whole;
+/* rad_loss_compute on a part b of a batch (whole pairs intact); st gets the part's sums. */
+const char *rad_loss_compute_part(const rad_loss_opts *o, const rad_batch *b, const double *logp, const int32_t *ntok,
+                                  double scale, const rad_loss_whole *whole, double *dlogp, rad_loss_stats *st,
+                                  double *reward_c, double *reward_r);
+
 #endif

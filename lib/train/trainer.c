@@ -8,13 +8,16 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "train/trainer.h"
 #include "base/cli.h"
+#include "base/dist.h"
 #include "base/jsonl.h"
 #include "nn/model.h"
 #include "nn/safetensors.h"
 #include "train/adamw.h"
+#include "train/batch_part.h"
 #include "train/checkpoint.h"
 #include "train/lock.h"
 #include "train/metrics_log.h"
@@ -41,11 +44,19 @@ struct rad_trainer {
 	goal_stat *goals;
 	int ngoals;
 	long tokens;
-	double t0, c0;            /* wall and CPU clocks at its start */
+	double t0, c0, comm0;     /* wall, CPU and communication clocks at its start */
 	/* per-batch scratch, grown as needed */
 	double *logp, *dlogp, *reward_c, *reward_r;
 	int32_t *ntok;
 	size_t cap_seq, cap_pair;
+	rad_batch_part part;      /* what this process computes of the batch */
+	/* data parallel (base/dist.h): rank 0 reads the input, keeps the output directory and
+	 * hands every batch to all ranks; each computes its part (train/batch_part.h) */
+	int rank, ranks;
+	size_t *slice;            /* [ranks + 1]: the weights whose moments each rank keeps (--shard-optimizer) */
+	rad_rec rec;              /* a batch as it travels to the other ranks */
+	void *msg;
+	size_t msg_cap;
 };
 
 static double wall_now(void)
@@ -106,21 +117,48 @@ const char *rad_train_opts_check(const rad_train_opts *o)
 	return NULL;
 }
 
+/* A failure that every rank meets alike (they all see the same batches and the same
+ * summed gradient): rank 0 says it; the others wait for mpirun to end the job, since one
+ * that exited first could have rank 0 ended before it speaks. */
+static void others_wait(const rad_trainer *t)
+{
+	if (!t->rank) return;
+	sleep(60);
+	exit(RAD_EXIT_DATA);
+}
+
+/* Every rank calls it; rank 0 writes.  With the optimizer sharded rank 0 first collects
+ * the moments of every slice, and holds them whole while it writes: a checkpoint is the
+ * same whatever the number of ranks. */
 static void save(rad_trainer *t)
 {
 	if (t->o.no_save) return;
-	t->st.input = t->input;   /* the batches the checkpoint has consumed, st.batches of them */
-	const char *e = rad_checkpoint_save(t->o.out_dir, t->m, &t->opt, &t->st, t->o.dtype, t->from_dir);
-	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	rad_adamw whole = t->opt;
+	if (t->slice) {
+		size_t n = t->rank ? 0 : t->m->nparams;
+		whole.m = rad_malloc(sizeof(float) * (n + 1));
+		whole.v = rad_malloc(sizeof(float) * (n + 1));
+		rad_dist_collect_f32(t->opt.m, whole.m, t->slice);
+		rad_dist_collect_f32(t->opt.v, whole.v, t->slice);
+	}
+	if (t->rank == 0) {
+		t->st.input = t->input;   /* the batches the checkpoint has consumed, st.batches of them */
+		const char *e = rad_checkpoint_save(t->o.out_dir, t->m, &whole, &t->st, t->o.dtype, t->from_dir);
+		if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		t->from_dir = t->o.out_dir;   /* the tokenizer files are in the output now */
+	}
+	if (t->slice) { free(whole.m); free(whole.v); }
 	t->last_saved = t->st.step;
-	t->from_dir = t->o.out_dir;   /* the tokenizer files are in the output now */
 }
 
-/* Ends the process on a non-finite loss or gradient, saying where the last good model is. */
-_Noreturn static void stop_bad(rad_trainer *t, const char *where, const char *what, double v)
+/* Ends the process on a non-finite loss or gradient, saying where the last good model is.
+ * all_ranks: every rank found it (the summed gradient), not only this one (its pairs). */
+_Noreturn static void stop_bad(rad_trainer *t, const char *where, const char *what, double v, int all_ranks)
 {
+	if (all_ranks) others_wait(t);
 	rad_warn(where, "step %ld: the %s is %g; stopping without applying it", t->st.step + 1, what, v);
-	if (t->last_saved >= 0) rad_warn(NULL, "the last good checkpoint (step %ld) is in %s", t->last_saved, t->o.out_dir);
+	if (t->last_saved >= 0) rad_warn(NULL, "the last good checkpoint (step %ld) is in %s", t->last_saved,
+	                                 t->o.out_dir ? t->o.out_dir : "--output");
 	else rad_warn(NULL, "no checkpoint was written by this run");
 	exit(RAD_EXIT_DATA);
 }
@@ -146,16 +184,10 @@ static char *out_path(const char *dir)
 	return p;
 }
 
-rad_trainer *rad_trainer_open(const rad_train_opts *o)
+/* Rank 0's start: the output directory claimed, the model or the checkpoint loaded. */
+static void open_files(rad_trainer *t)
 {
-	rad_trainer *t = rad_calloc(1, sizeof *t);
-	t->o = *o;
-	t->last_saved = -1;
-	t->input = RAD_HASH_SEED;
-	t->opt.beta1 = o->adam_beta1;
-	t->opt.beta2 = o->adam_beta2;
-	t->opt.eps = o->adam_eps;
-	t->opt.weight_decay = o->weight_decay;
+	const rad_train_opts *o = &t->o;
 	const char *e;
 	if (o->out_dir) t->o.out_dir = t->out = out_path(o->out_dir);
 	/* claimed before anything is read: the lock first, so that two runs do not both clear */
@@ -185,6 +217,66 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o)
 		t->from_dir = o->model_dir;
 	}
 	t->log = rad_metrics_open(o->log, t->resumed ? t->st.step : 0);
+}
+
+/* The other ranks start from rank 0's model and state, so that only rank 0 needs the
+ * files (a resumed checkpoint is in its output directory).  With the optimizer sharded
+ * each rank keeps the moments of its slice of the weights. */
+static void share_start(rad_trainer *t)
+{
+	struct start { rad_model_config cfg; long step, batches, adam_step, last_saved; int resumed; } s;
+	memset(&s, 0, sizeof s);
+	if (t->rank == 0)
+		s = (struct start){t->m->cfg, t->st.step, t->st.batches, t->opt.step, t->last_saved, t->resumed};
+	rad_dist_bcast(&s, sizeof s);
+	if (t->rank) {
+		const char *e;
+		if (!(t->m = rad_model_new(&s.cfg, &e))) rad_die(RAD_EXIT_DATA, NULL, "rank %d: %s", t->rank, e);
+		t->st.step = s.step;
+		t->st.batches = s.batches;
+		t->consumed = s.batches;   /* rank 0 passes over what a resumed run had read */
+		t->last_saved = s.last_saved;
+		t->resumed = s.resumed;
+	}
+	size_t n = t->m->nparams;
+	rad_dist_bcast(t->m->params, sizeof(float) * n);
+	if (t->o.shard_optimizer) {
+		t->slice = rad_malloc(sizeof(size_t) * (t->ranks + 1));
+		rad_dist_slices(n, t->slice);
+		rad_adamw mine = t->opt;
+		rad_adamw_init(&mine, t->slice[t->rank + 1] - t->slice[t->rank]);
+		if (s.resumed) {
+			rad_dist_spread_f32(t->opt.m, mine.m, t->slice);
+			rad_dist_spread_f32(t->opt.v, mine.v, t->slice);
+		}
+		if (t->rank == 0) rad_adamw_free(&t->opt);
+		t->opt = mine;
+	} else {
+		if (t->rank) rad_adamw_init(&t->opt, n);
+		if (s.resumed) {
+			rad_dist_bcast(t->opt.m, sizeof(float) * n);
+			rad_dist_bcast(t->opt.v, sizeof(float) * n);
+		}
+	}
+	t->opt.step = s.adam_step;
+}
+
+rad_trainer *rad_trainer_open(const rad_train_opts *o)
+{
+	rad_trainer *t = rad_calloc(1, sizeof *t);
+	t->o = *o;
+	t->last_saved = -1;
+	t->input = RAD_HASH_SEED;
+	t->opt.beta1 = o->adam_beta1;
+	t->opt.beta2 = o->adam_beta2;
+	t->opt.eps = o->adam_eps;
+	t->opt.weight_decay = o->weight_decay;
+	t->rank = rad_dist_rank();
+	t->ranks = rad_dist_size();
+	rad_rec_init(&t->rec);
+	if (t->rank == 0) open_files(t);
+	else rad_progress_on = 0;   /* rank 0 shows the progress of the job */
+	if (t->ranks > 1) share_start(t);
 	rad_model_set_threads(t->m, o->threads);
 	rad_model_set_compute(t->m, o->compute);
 	rad_model_set_recompute(t->m, o->recompute);
@@ -193,6 +285,7 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o)
 	t->start_step = t->st.step;
 	t->t0 = wall_now();
 	t->c0 = cpu_now();
+	t->comm0 = rad_dist_comm_seconds();
 	return t;
 }
 
@@ -260,7 +353,10 @@ int rad_trainer_done(const rad_trainer *t)
 	return t->o.max_steps > 0 && t->st.step >= t->o.max_steps && t->consumed >= t->st.batches;
 }
 
-static void goal_add(rad_trainer *t, const char *g, int correct, double margin)
+/* The goal's entry in this step's table (added at the end when new).  Every rank enters
+ * the goals of all the pairs of a batch in order, so the tables agree entry by entry and
+ * are summed as arrays. */
+static goal_stat *goal_get(rad_trainer *t, const char *g)
 {
 	int i;
 	for (i = 0; i < t->ngoals; i++) if (!strcmp(t->goals[i].goal, g)) break;
@@ -268,13 +364,14 @@ static void goal_add(rad_trainer *t, const char *g, int correct, double margin)
 		t->goals = rad_realloc(t->goals, sizeof *t->goals * (t->ngoals + 1));
 		t->goals[t->ngoals++] = (goal_stat){rad_strdup(g), 0, 0, 0};
 	}
-	t->goals[i].pairs++;
-	t->goals[i].correct += correct;
-	t->goals[i].margins += margin;
+	return &t->goals[i];
 }
 
 static void dump_grads(rad_trainer *t)
 {
+	t->dumped = 1;
+	if (t->slice) rad_dist_gather_slices_f32(t->m->grads, t->slice);   /* the summed gradient, whole */
+	if (t->rank) return;
 	const rad_model *m = t->m;
 	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
 	for (int i = 0; i < m->ntensors; i++) {
@@ -285,11 +382,10 @@ static void dump_grads(rad_trainer *t)
 	const char *e = rad_st_write(t->o.dump_grads, o, m->ntensors, RAD_ST_F32, NULL);
 	free(o);
 	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
-	t->dumped = 1;
 }
 
 /* The metrics line of the step just taken: TRL's names, then rad's own. */
-static void write_metrics(rad_trainer *t, double grad_norm, double lr)
+static void write_metrics(rad_trainer *t, double grad_norm, double lr, double cpu)
 {
 	const rad_loss_stats *s = &t->stats;
 	double dt = wall_now() - t->t0;
@@ -311,7 +407,11 @@ static void write_metrics(rad_trainer *t, double grad_norm, double lr)
 	json_object_set_new(j, "tokens", json_integer(t->tokens));
 	json_object_set_new(j, "tokens_per_s", json_real(dt > 0 ? t->tokens / dt : 0));
 	json_object_set_new(j, "step_s", json_real(dt));
-	json_object_set_new(j, "cpu_s", json_real(cpu_now() - t->c0));
+	json_object_set_new(j, "cpu_s", json_real(cpu));
+	if (t->ranks > 1) {   /* rank 0's wall seconds in the gradient's sums and the slices' exchange */
+		json_object_set_new(j, "comm_s", json_real(rad_dist_comm_seconds() - t->comm0));
+		json_object_set_new(j, "ranks", json_integer(t->ranks));
+	}
 	int any_goal = 0;
 	for (int i = 0; i < t->ngoals; i++) any_goal |= t->goals[i].goal[0] != 0;
 	if (any_goal) {
@@ -333,23 +433,84 @@ static void write_metrics(rad_trainer *t, double grad_norm, double lr)
 	             dt > 0 ? t->tokens / dt : 0);
 }
 
+/* The step's sums over the ranks: loss statistics, tokens, CPU seconds and the goal
+ * table, added up as one array of doubles (counts are exact in a double). */
+static double sum_step(rad_trainer *t)
+{
+	double cpu = cpu_now() - t->c0;
+	if (t->ranks == 1) return cpu;
+	rad_loss_stats *s = &t->stats;
+	size_t n = 12 + 3 * (size_t)t->ngoals;
+	double *v = rad_malloc(sizeof(double) * n);
+	double head[12] = {s->loss, (double)s->pairs, s->rewards_chosen, s->rewards_rejected, s->correct, s->margins,
+	                   s->logps_chosen, s->logps_rejected, s->nll, (double)s->chosen_tokens, (double)t->tokens, cpu};
+	memcpy(v, head, sizeof head);
+	for (int i = 0; i < t->ngoals; i++) {
+		v[12 + 3 * i] = (double)t->goals[i].pairs;
+		v[13 + 3 * i] = t->goals[i].correct;
+		v[14 + 3 * i] = t->goals[i].margins;
+	}
+	rad_dist_sum_f64(v, n);
+	*s = (rad_loss_stats){v[0], (long)v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], (long)v[9]};
+	t->tokens = (long)v[10];
+	cpu = v[11];
+	for (int i = 0; i < t->ngoals; i++)
+		t->goals[i] = (goal_stat){t->goals[i].goal, (long)v[12 + 3 * i], v[13 + 3 * i], v[14 + 3 * i]};
+	free(v);
+	return cpu;
+}
+
+/* The gradient summed over the ranks, and its global norm.  With the optimizer sharded
+ * each rank needs the sum over its slice only (a reduce-scatter: half an all-reduce). */
+static double sum_gradient(rad_trainer *t)
+{
+	rad_model *m = t->m;
+	if (!t->slice) {
+		rad_dist_sum_f32(m->grads, m->nparams);
+		return rad_grad_norm(m->grads, m->nparams);
+	}
+	rad_dist_sum_slice_f32(m->grads, t->slice);
+	size_t lo = t->slice[t->rank], hi = t->slice[t->rank + 1];
+	double part = rad_grad_norm(m->grads + lo, hi - lo);
+	part *= part;
+	rad_dist_sum_f64(&part, 1);
+	return sqrt(part);
+}
+
+/* AdamW on the summed gradient: every rank applies the same update to all the weights,
+ * or, sharded, to its slice, whose new values then go to every rank. */
+static void apply(rad_trainer *t, double lr, float gscale)
+{
+	rad_model *m = t->m;
+	if (!t->slice) {
+		rad_adamw_step(&t->opt, m, lr, gscale);   /* zeroes the gradient */
+		return;
+	}
+	size_t lo = t->slice[t->rank], hi = t->slice[t->rank + 1];
+	rad_adamw_step_slice(&t->opt, m, lr, gscale, lo, hi);
+	memset(m->grads, 0, sizeof(float) * lo);
+	memset(m->grads + hi, 0, sizeof(float) * (m->nparams - hi));
+	rad_dist_gather_slices_f32(m->params, t->slice);
+}
+
 /* One optimizer step with what `micro` batches accumulated. */
 static void update(rad_trainer *t)
 {
 	rad_model *m = t->m;
+	double cpu = sum_step(t);
 	if (t->micro < t->o.accum) {   /* a short last accumulation: weight it as a full one */
 		float c = (float)t->o.accum / t->micro;
 		for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= c;
 		t->stats.loss *= c;
 	}
 	t->st.batches = t->consumed;
-	double gn = rad_grad_norm(m->grads, m->nparams);
-	if (!isfinite(gn)) stop_bad(t, NULL, "gradient norm", gn);
+	double gn = sum_gradient(t);
+	if (!isfinite(gn)) stop_bad(t, NULL, "gradient norm", gn, 1);
 	if (t->o.dump_grads && !t->dumped) dump_grads(t);
 	double lr = rad_lr_at(t->o.schedule, t->o.lr, t->st.step, warmup_steps(t), t->total);
-	rad_adamw_step(&t->opt, m, lr, rad_grad_clip_scale(gn, t->o.clip));   /* zeroes the gradient */
+	apply(t, lr, rad_grad_clip_scale(gn, t->o.clip));
 	t->st.step++;
-	write_metrics(t, gn, lr);
+	if (t->rank == 0) write_metrics(t, gn, lr, cpu);
 	for (int i = 0; i < t->ngoals; i++) free(t->goals[i].goal);
 	t->ngoals = 0;
 	memset(&t->stats, 0, sizeof t->stats);
@@ -358,36 +519,7 @@ static void update(rad_trainer *t)
 	if (t->o.save_every > 0 && t->st.step % t->o.save_every == 0) save(t);
 	t->t0 = wall_now();
 	t->c0 = cpu_now();
-}
-
-/* The chosen sequences of b only (SFT needs no rejected ones): a view sharing b's token
- * arrays, with its own sequence arrays. */
-static void chosen_view(const rad_batch *b, rad_batch *v)
-{
-	*v = *b;
-	v->seq_row = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
-	v->seq_start = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
-	v->seq_len = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
-	v->seq_pair = rad_malloc(sizeof(int32_t) * (b->nseq + 1));
-	v->seq_chosen = rad_malloc(b->nseq + 1);
-	v->ref_logp = NULL;
-	v->ref_ntok = NULL;
-	int n = 0;
-	for (int s = 0; s < b->nseq; s++) {
-		if (!b->seq_chosen[s]) continue;
-		v->seq_row[n] = b->seq_row[s];
-		v->seq_start[n] = b->seq_start[s];
-		v->seq_len[n] = b->seq_len[s];
-		v->seq_pair[n] = b->seq_pair[s];
-		v->seq_chosen[n] = 1;
-		n++;
-	}
-	v->nseq = n;
-}
-
-static void free_view(rad_batch *v)
-{
-	free(v->seq_row); free(v->seq_start); free(v->seq_len); free(v->seq_pair); free(v->seq_chosen);
+	t->comm0 = rad_dist_comm_seconds();
 }
 
 static void grow_scratch(rad_trainer *t, const rad_batch *b)
@@ -406,6 +538,103 @@ static void grow_scratch(rad_trainer *t, const rad_batch *b)
 	}
 }
 
+/* Forward, loss and backward of this rank's part of batch b, and a step when `accum`
+ * batches are in.  The part's loss is its share of the batch's (train/loss.h). */
+static void take(rad_trainer *t, const rad_batch *b, const char *where)
+{
+	const char *e;
+	int sft = t->o.loss.kind == RAD_LOSS_SFT;
+	const rad_batch *run = b;
+	rad_loss_whole whole = {b->npair, 0};
+	if (sft || t->ranks > 1) {
+		rad_batch_part_take(&t->part, b, t->rank, t->ranks, sft);
+		run = &t->part.b;
+		whole.chosen_tokens = rad_batch_chosen_tokens(b);
+	}
+	if (!sft && t->ranks > 1) {
+		/* the whole batch's pairs must be complete: each rank sees some, rank 0 says it */
+		int *has = rad_calloc(b->npair + 1, sizeof *has);
+		for (int s = 0; s < b->nseq; s++) has[b->seq_pair[s]] |= b->seq_chosen[s] ? 1 : 2;
+		for (int q = 0; q < b->npair; q++)
+			if (has[q] != 3) {
+				others_wait(t);
+				rad_die(RAD_EXIT_DATA, where, "pair %d lacks its %s sequence", q, has[q] & 1 ? "rejected" : "chosen");
+			}
+		free(has);
+	}
+	grow_scratch(t, run);
+	if (run->npair > 0) {
+		if ((e = rad_model_forward(t->m, run, t->logp, t->ntok))) rad_die(RAD_EXIT_DATA, where, "%s", e);
+		if (!sft && t->ranks == 1) whole.chosen_tokens = 0;
+		if (run == b)
+			for (int s = 0; s < b->nseq; s++) whole.chosen_tokens += b->seq_chosen[s] ? t->ntok[s] : 0;
+		double before = t->stats.loss;
+		if ((e = rad_loss_compute_part(&t->o.loss, run, t->logp, t->ntok, 1.0 / t->o.accum, &whole, t->dlogp,
+		                               &t->stats, t->reward_c, t->reward_r)))
+			rad_die(RAD_EXIT_DATA, where, "%s", e);
+		if (!isfinite(t->stats.loss - before)) stop_bad(t, where, "loss", t->stats.loss - before, 0);
+	}
+	if (!sft) {
+		for (int q = 0; q < b->npair; q++) goal_get(t, b->goal[q] ? b->goal[q] : "");
+		for (int p = 0; p < run->npair; p++) {
+			int q = run == b ? p : t->part.pair[p];
+			goal_stat *g = goal_get(t, b->goal[q] ? b->goal[q] : "");
+			g->pairs++;
+			g->correct += t->reward_c[p] > t->reward_r[p];
+			g->margins += t->reward_c[p] - t->reward_r[p];
+		}
+	}
+	if (run->npair > 0) rad_model_backward(t->m, run, t->dlogp);
+	for (int s = 0; s < run->nseq; s++) t->tokens += run->seq_len[s];
+	t->consumed++;
+	if (++t->micro == t->o.accum) update(t);
+}
+
+/* Rank 0 hands batch b to the other ranks: a fixed head, then where b was read and the
+ * batch as a record. */
+typedef struct hand_head { uint64_t len; int64_t total; uint32_t type, where_len; } hand_head;
+
+static void hand_out(rad_trainer *t, const rad_batch *b, const char *where)
+{
+	rad_batch_to_rec(b, &t->rec);
+	size_t wl = strlen(where);
+	hand_head h = {t->rec.len, t->total, t->rec.type, (uint32_t)wl};
+	rad_dist_bcast(&h, sizeof h);
+	if (wl + h.len + 1 > t->msg_cap) t->msg = rad_realloc(t->msg, t->msg_cap = wl + h.len + 1);
+	memcpy(t->msg, where, wl);
+	memcpy((char *)t->msg + wl, t->rec.buf, h.len);
+	rad_dist_bcast(t->msg, wl + h.len);
+}
+
+static void hand_end(rad_trainer *t)
+{
+	hand_head h = {UINT64_MAX, t->total, 0, 0};
+	rad_dist_bcast(&h, sizeof h);
+}
+
+/* The other ranks: every batch rank 0 hands out, until it finishes. */
+static void follow(rad_trainer *t)
+{
+	rad_batch b = {0};
+	char where[1200];
+	for (;;) {
+		hand_head h;
+		rad_dist_bcast(&h, sizeof h);
+		t->total = h.total;
+		if (h.len == UINT64_MAX) break;
+		size_t n = h.where_len + h.len;
+		if (n + 1 > t->msg_cap) t->msg = rad_realloc(t->msg, t->msg_cap = n + 1);
+		rad_dist_bcast(t->msg, n);
+		snprintf(where, sizeof where, "%.*s", (int)h.where_len, (const char *)t->msg);
+		memcpy(rad_rec_prepare(&t->rec, h.type, h.len), (char *)t->msg + h.where_len, h.len);
+		const char *e;
+		if ((e = rad_rec_parse(&t->rec)) || (e = rad_batch_from_rec(&t->rec, &b)))
+			rad_die(RAD_EXIT_DATA, where, "rank %d: the batch came damaged: %s", t->rank, e);
+		take(t, &b, where);
+	}
+	rad_batch_free(&b);
+}
+
 void rad_trainer_feed(rad_trainer *t, const rad_batch *b, const char *where)
 {
 	t->input = rad_batch_fingerprint(t->input, b);
@@ -418,48 +647,55 @@ void rad_trainer_feed(rad_trainer *t, const rad_batch *b, const char *where)
 			        "afresh without --resume", t->o.out_dir, t->st.batches);
 		return;
 	}
-	const char *e;
-	grow_scratch(t, b);
-	rad_batch sv;
-	const rad_batch *run = b;
-	int sft = t->o.loss.kind == RAD_LOSS_SFT;
-	if (sft) { chosen_view(b, &sv); run = &sv; }
-	if ((e = rad_model_forward(t->m, run, t->logp, t->ntok))) rad_die(RAD_EXIT_DATA, where, "%s", e);
-	double before = t->stats.loss;
-	if ((e = rad_loss_compute(&t->o.loss, run, t->logp, t->ntok, 1.0 / t->o.accum, t->dlogp, &t->stats,
-	                          t->reward_c, t->reward_r)))
-		rad_die(RAD_EXIT_DATA, where, "%s", e);
-	if (!isfinite(t->stats.loss - before)) stop_bad(t, where, "loss", t->stats.loss - before);
-	if (!sft)
-		for (int p = 0; p < b->npair; p++)
-			goal_add(t, b->goal[p] ? b->goal[p] : "", t->reward_c[p] > t->reward_r[p], t->reward_c[p] - t->reward_r[p]);
-	rad_model_backward(t->m, run, t->dlogp);
-	for (int s = 0; s < run->nseq; s++) t->tokens += run->seq_len[s];
-	if (sft) free_view(&sv);
-	t->consumed++;
-	if (++t->micro == t->o.accum) update(t);
+	if (t->ranks > 1) hand_out(t, b, where);
+	take(t, b, where);
 }
 
 void rad_trainer_finish(rad_trainer *t)
 {
+	if (t->ranks > 1) {
+		if (t->rank == 0) hand_end(t);
+		else follow(t);
+	}
 	if (t->micro > 0) update(t);
 	rad_progress_done();
 	if (t->resumed && t->consumed < t->st.batches)
 		rad_die(RAD_EXIT_DATA, NULL, "the input ended after %ld batches, but the checkpoint had read %ld",
 		        t->consumed, t->st.batches);
-	if (t->st.step == 0)
+	if (t->st.step == 0) {
+		others_wait(t);
 		rad_die(RAD_EXIT_DATA, NULL, "the input holds no batches: nothing was trained, no checkpoint written");
-	if (!t->o.no_save && (t->last_saved != t->st.step || !rad_checkpoint_exists(t->o.out_dir))) save(t);
-	if (rad_verbose) {
-		struct rusage ru;
-		getrusage(RUSAGE_SELF, &ru);
-		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s; "
-		         "peak RSS %.0f MiB", t->st.step, t->st.step - t->start_step, t->consumed, t->skipped,
-		         t->o.no_save ? "not written" : t->o.out_dir, ru.ru_maxrss / 1024.0);
 	}
-	rad_sink_close(t->log);
+	/* rank 0 alone sees the output directory */
+	int final = !t->o.no_save && (t->rank || t->last_saved != t->st.step || !rad_checkpoint_exists(t->o.out_dir));
+	if (t->ranks > 1) rad_dist_bcast(&final, sizeof final);
+	if (final) save(t);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double rss = ru.ru_maxrss / 1024.0, rss_max = rss;
+	if (t->ranks > 1) {   /* the largest of the ranks' peaks */
+		double *all = rad_calloc(t->ranks, sizeof *all);
+		all[t->rank] = rss;
+		rad_dist_sum_f64(all, t->ranks);
+		for (int k = 0; k < t->ranks; k++) rss_max = all[k] > rss_max ? all[k] : rss_max;
+		free(all);
+	}
+	if (rad_verbose && t->rank == 0) {
+		char ranks[80] = "";
+		if (t->ranks > 1) snprintf(ranks, sizeof ranks, " (rank 0; the most of the %d ranks %.0f MiB)", t->ranks, rss_max);
+		/* the moments a rank keeps: all of them, or its slice with --shard-optimizer */
+		double moments = 2.0 * sizeof(float) * t->opt.n / (1 << 20);
+		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s; "
+		         "AdamW moments %.4g MiB per rank; peak RSS %.0f MiB%s", t->st.step, t->st.step - t->start_step,
+		         t->consumed, t->skipped, t->o.no_save ? "not written" : t->o.out_dir, moments, rss, ranks);
+	}
+	if (t->log) rad_sink_close(t->log);
 	free(t->logp); free(t->dlogp); free(t->ntok); free(t->reward_c); free(t->reward_r);
 	free(t->goals);
+	rad_batch_part_free(&t->part);
+	rad_rec_free(&t->rec);
+	free(t->msg);
+	free(t->slice);
 	json_decref(t->st.options);
 	free(t->out);
 	rad_adamw_free(&t->opt);

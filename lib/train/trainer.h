@@ -28,6 +28,7 @@ typedef struct rad_train_opts {
 	const char *ref_dir;      /* the model the reference log-probs must come from (NULL: the start) */
 	const char *dump_grads;   /* the first step's gradient as safetensors, or NULL */
 	int resume, no_save, no_ref_check;
+	int shard_optimizer;      /* under mpirun: each rank keeps the AdamW moments of 1/R of the weights */
 	int dtype;                /* RAD_ST_F32 or RAD_ST_BF16 on disk */
 	int threads;              /* 0: all cores */
 	int compute;              /* enum rad_compute: fp32 or bf16 products */
