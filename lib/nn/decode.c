@@ -207,6 +207,7 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
 	if (n <= 0) return "nothing to decode";
+	if (m->lora) return "generation does not apply an attached adapter: merge it into the weights first";
 	scratch_get(c, n, kv->max_len, nout);
 	/* positions: each slot continues from its cache */
 	for (int r = 0; r < n; r++) {

@@ -50,7 +50,7 @@ void rad_layernorm_backward(float *dx, float *dw, float *db, const float *dy, co
 			dxr[j] += rs * (dr[j] * w[j] - sg - xh * sgx);
 		}
 	}
-	for (int t = 0; t < n; t++) {
+	for (int t = 0; dw && t < n; t++) {
 		const float *xr = x + (size_t)t * c, *dr = dy + (size_t)t * c;
 		float mu = mean[t], rs = rstd[t];
 		#pragma omp simd

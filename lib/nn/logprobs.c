@@ -68,6 +68,6 @@ void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float
 		/* dx[n,C] = dz[n,V] W[V,C];  dW[V,C] += dz^T x */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, c, v, 1.0f, scratch, v, w, c, 0.0f,
 		            dx + (size_t)r0 * c, c);
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, c, n, 1.0f, scratch, v, xc, c, 1.0f, dw, c);
+		if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v, c, n, 1.0f, scratch, v, xc, c, 1.0f, dw, c);
 	}
 }

@@ -12,6 +12,7 @@
 #include "base/cli.h"
 #include "nn/layers.h"
 #include "nn/llama_layers.h"
+#include "nn/lora.h"
 #include "nn/model.h"
 #include "base/rng.h"
 
@@ -241,7 +242,10 @@ rad_model *rad_model_new(const rad_model_config *c, const char **err)
 
 void rad_model_enable_grads(rad_model *m)
 {
-	if (!m->grads) {
+	m->train = 1;
+	if (m->lora) {
+		rad_lora_enable_grads(m->lora);
+	} else if (!m->grads) {
 		m->grads = rad_calloc(m->nparams, sizeof(float));
 		weights_at(m, &m->g, m->grads, 0);
 	}
@@ -249,7 +253,21 @@ void rad_model_enable_grads(rad_model *m)
 
 void rad_model_zero_grads(rad_model *m)
 {
-	if (m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+	rad_trainable t = rad_model_trainable(m);
+	if (t.grads) memset(t.grads, 0, t.n * sizeof(float));
+}
+
+void rad_model_attach_lora(rad_model *m, rad_lora *lo)
+{
+	rad_lora_free(m->lora);
+	m->lora = lo;
+}
+
+rad_trainable rad_model_trainable(const rad_model *m)
+{
+	if (m->lora)
+		return (rad_trainable){m->lora->nparams, m->lora->params, m->lora->grads, m->lora->ntensors, m->lora->tensors};
+	return (rad_trainable){m->nparams, m->params, m->grads, m->ntensors, m->tensors};
 }
 
 void rad_model_set_threads(rad_model *m, int threads)
@@ -360,6 +378,7 @@ void rad_model_free(rad_model *m)
 	free(m->tensors);
 	free(m->w.layer);
 	free(m->g.layer);
+	rad_lora_free(m->lora);
 	free(m);
 }
 
@@ -439,7 +458,8 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 {
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
-	int keep = m->grads != NULL;
+	int keep = m->train;
+	rad_lora *lo = m->lora;
 	int n = 0, mt = 0, T = b->cols;
 	for (int s = 0; s < b->nseq; s++) {
 		n += b->seq_len[s];
@@ -492,28 +512,27 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 		float *x = a->res[i], *xo = a->res[keep ? l + 1 : 0];
 		if (rms) rad_rmsnorm_forward(a->n1[i], a->n1r[i], x, y->norm1_w, n, C, c->norm_eps);
 		else rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
-		if (c->qk_norm) {
-			rad_matmul_forward(a->qkvr[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
+		float *proj = c->qk_norm ? a->qkvr[i] : a->qkv[i];   /* q, k, v before the q/k norms */
+		rad_matmul_forward(proj, a->n1[i], y->wqkv, y->bqkv, n, C, W);
+		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_QKV, proj, W, a->n1[i], n, keep);
+		if (c->qk_norm)
 			rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
-		} else {
-			rad_matmul_forward(a->qkv[i], a->n1[i], y->wqkv, y->bqkv, n, C, W);
-		}
 		if (rope) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
 		rad_attention_forward(a->ao[i], a->att[i], a->qkv[i], a->off, a->len, b->nseq, H, G, D);
 		rad_matmul_forward(a->tmp, a->ao[i], y->wo, y->bo, n, HD, C);
+		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_O, a->tmp, C, a->ao[i], n, keep);
 		float *mid = a->mid[i], *tmp = a->tmp;
 		#pragma omp parallel for schedule(static)
 		for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
 		if (rms) rad_rmsnorm_forward(a->n2[i], a->n2r[i], mid, y->norm2_w, n, C, c->norm_eps);
 		else rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-		if (swiglu) {
-			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, 2 * F);
-			rad_swiglu_forward(a->act[i], a->up[i], n, F);
-		} else {
-			rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, F);
-			rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
-		}
+		int FU = swiglu ? 2 * F : F;
+		rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, FU);
+		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_UP, a->up[i], FU, a->n2[i], n, keep);
+		if (swiglu) rad_swiglu_forward(a->act[i], a->up[i], n, F);
+		else rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
 		rad_matmul_forward(tmp, a->act[i], y->w_down, y->b_down, n, F, C);
+		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_DOWN, tmp, C, a->act[i], n, keep);
 		#pragma omp parallel for schedule(static)
 		for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
 	}
@@ -540,7 +559,8 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 {
 	const rad_model_config *c = &m->cfg;
 	rad_acts *a = m->acts;
-	if (!m->grads || !a || !a->keep) {
+	rad_lora *lo = m->lora;
+	if (!m->train || !a || !a->keep) {
 		fprintf(stderr, "rad_model_backward: no saved forward (enable grads before the forward)\n");
 		abort();
 	}
@@ -570,30 +590,28 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 		const rad_layer_weights *y = &w->layer[l];
 		rad_layer_weights *gy = &g->layer[l];
 		/* MLP: res[l+1] = mid + down(gelu(up(ln2(mid)))) */
-		float *dact = a->b1, *dn = a->b2;
-		if (swiglu) {
-			float *dgu = a->b1;
-			dact = a->b3;
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
-			rad_swiglu_backward(dgu, dact, a->up[l], n, F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2[l], y->w_up, n, C, 2 * F, 0);
-		} else {
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
-			rad_gelu_backward(dact, dact, a->up[l], (size_t)n * F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2[l], y->w_up, n, C, F, 0);
-		}
+		float *dact = swiglu ? a->b3 : a->b1, *dup = a->b1, *dn = a->b2;
+		int FU = swiglu ? 2 * F : F;
+		rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_DOWN, dact, dres, C, a->act[l], n, 1);
+		if (swiglu) rad_swiglu_backward(dup, dact, a->up[l], n, F);
+		else rad_gelu_backward(dup, dact, a->up[l], (size_t)n * F);
+		rad_matmul_backward(dn, gy->w_up, gy->b_up, dup, a->n2[l], y->w_up, n, C, FU, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_UP, dn, dup, FU, a->n2[l], n, 1);
 		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[l], a->n2r[l], y->norm2_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[l], a->n2m[l], a->n2r[l], y->norm2_w, n, C);
 		/* attention: mid = res[l] + proj(attn(qkv(ln1(res[l])))) */
 		float *dao = a->b2, *dqkv = a->b1;
 		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[l], y->wo, n, HD, C, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_O, dao, dres, C, a->ao[l], n, 1);
 		rad_attention_backward(dqkv, a->datt, dao, a->qkv[l], a->att[l], a->off, a->len, a->nseq, H, G, D);
 		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
 		if (c->qk_norm)
 			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[l], a->qkr[l], y->q_norm, y->k_norm, n, H, G, D);
 		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1[l], y->wqkv, n, C, W, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_QKV, dn, dqkv, W, a->n1[l], n, 1);
 		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[l], y->norm1_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[l], a->n1r[l], y->norm1_w, n, C);
 	}
-	rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
+	if (g->wte) rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
 }

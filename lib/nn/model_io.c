@@ -521,12 +521,10 @@ fail:
  * old checkpoint, if any, as it was. */
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 {
-	static __thread char msg[3072];
-	char cfg[1024], cfg_tmp[1100], st[1024], st_tmp[1100];
+	char cfg[1024], cfg_tmp[1100], st[1024];
 	snprintf(cfg, sizeof cfg, "%s/config.json", dir);
 	snprintf(cfg_tmp, sizeof cfg_tmp, "%s.tmp", cfg);
 	snprintf(st, sizeof st, "%s/model.safetensors", dir);
-	snprintf(st_tmp, sizeof st_tmp, "%s.tmp", st);
 	const char *e = rad_model_config_write(&m->cfg, dtype, cfg_tmp);
 	if (e) return e;
 	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
@@ -541,17 +539,7 @@ const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 		o[i].cols = t->cols;
 		o[i].transposed = t->transposed;
 	}
-	e = rad_st_write(st_tmp, o, m->ntensors, dtype, NULL);   /* removes its file on failure */
+	e = rad_st_write_beside(st, o, m->ntensors, dtype, cfg_tmp, cfg);
 	free(o);
-	if (e) {
-		unlink(cfg_tmp);
-		return e;
-	}
-	if (rename(st_tmp, st) != 0 || rename(cfg_tmp, cfg) != 0) {
-		snprintf(msg, sizeof msg, "%s: %s", dir, strerror(errno));
-		unlink(st_tmp);
-		unlink(cfg_tmp);
-		return msg;
-	}
-	return NULL;
+	return e;
 }

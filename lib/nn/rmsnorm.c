@@ -45,7 +45,7 @@ void rad_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
 	#pragma omp parallel for schedule(static)
 	for (int t = 0; t < n; t++)
 		row_back(dx + (size_t)t * c, dy + (size_t)t * c, x + (size_t)t * c, rstd[t], w, c, 1);
-	for (int t = 0; t < n; t++) {
+	for (int t = 0; dw && t < n; t++) {
 		const float *xr = x + (size_t)t * c, *dr = dy + (size_t)t * c;
 		float rs = rstd[t];
 		#pragma omp simd
@@ -76,7 +76,7 @@ void rad_qknorm_backward(float *draw, float *dqw, float *dkw, const float *dqkv,
 {
 	int w = (h + 2 * g) * d;
 	/* weight gradients first (they read dqkv, which draw may overwrite) */
-	for (int t = 0; t < n; t++)
+	for (int t = 0; dqw && t < n; t++)
 		for (int i = 0; i < h + g; i++) {
 			const float *x = raw + (size_t)t * w + (size_t)i * d, *dy = dqkv + (size_t)t * w + (size_t)i * d;
 			float rs = rstd[(size_t)t * (h + g) + i], *dwt = i < h ? dqw : dkw;

@@ -260,3 +260,23 @@ const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype
 	}
 	return NULL;
 }
+
+const char *rad_st_write_beside(const char *path, const rad_st_out *t, int n, int dtype, const char *cfg_tmp,
+                                const char *cfg)
+{
+	static __thread char msg[2400];
+	char tmp[1100];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	const char *e = rad_st_write(tmp, t, n, dtype, NULL);   /* removes its file on failure */
+	if (e) {
+		unlink(cfg_tmp);
+		return e;
+	}
+	if (rename(tmp, path) != 0 || rename(cfg_tmp, cfg) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		unlink(cfg_tmp);
+		return msg;
+	}
+	return NULL;
+}

@@ -60,4 +60,10 @@ typedef struct rad_st_out {
  * (a full disk) the partial file is removed. */
 const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype, const char *const *meta_kv);
 
+/* A checkpoint's weights and its configuration appear together or not at all: writes the
+ * tensors to path.tmp, then renames it to path and cfg_tmp (a configuration already
+ * written) to cfg.  On failure both temporaries are removed.  NULL or a message. */
+const char *rad_st_write_beside(const char *path, const rad_st_out *t, int n, int dtype, const char *cfg_tmp,
+                                const char *cfg);
+
 #endif

@@ -22,16 +22,16 @@ void rad_adamw_free(rad_adamw *a)
 	a->m = a->v = NULL;
 }
 
-void rad_adamw_step(rad_adamw *a, rad_model *m, double lr, float gscale)
+void rad_adamw_step(rad_adamw *a, const rad_trainable *tp, double lr, float gscale)
 {
 	a->step++;
 	double bc1 = 1 - pow(a->beta1, (double)a->step), bc2 = 1 - pow(a->beta2, (double)a->step);
 	float step_size = (float)(lr / bc1), rbc2 = (float)(1 / sqrt(bc2)), eps = (float)a->eps;
 	float b1 = (float)a->beta1, b2 = (float)a->beta2;
-	for (int i = 0; i < m->ntensors; i++) {
-		const rad_model_tensor *t = &m->tensors[i];
+	for (int i = 0; i < tp->ntensors; i++) {
+		const rad_model_tensor *t = &tp->tensors[i];
 		size_t n = (size_t)t->rows * t->cols;
-		float *p = m->params + t->off, *g = m->grads + t->off, *mm = a->m + t->off, *vv = a->v + t->off;
+		float *p = tp->params + t->off, *g = tp->grads + t->off, *mm = a->m + t->off, *vv = a->v + t->off;
 		float decay = t->decay ? (float)(1 - lr * a->weight_decay) : 1.0f;
 		#pragma omp parallel for schedule(static)
 		for (size_t j = 0; j < n; j++) {

@@ -12,6 +12,8 @@
 #include "train/trainer.h"
 #include "base/cli.h"
 #include "base/jsonl.h"
+#include "base/keyed.h"
+#include "nn/lora.h"
 #include "nn/model.h"
 #include "nn/safetensors.h"
 #include "train/adamw.h"
@@ -69,6 +71,7 @@ void rad_train_opts_default(rad_train_opts *o)
 		.warmup_steps = -1, .warmup_ratio = -1, .total_steps = -1, .max_steps = -1,
 		.lr = 1e-5, .clip = 1.0, .adam_beta1 = 0.9, .adam_beta2 = 0.999, .adam_eps = 1e-8,
 		.loss = {RAD_LOSS_DPO, 0.1, 0, 0},
+		.lora = {.alpha = 8, .dropout = -1},   /* PEFT's lora_alpha and lora_dropout defaults: 8, 0 */
 	};
 }
 
@@ -103,6 +106,12 @@ const char *rad_train_opts_check(const rad_train_opts *o)
 	}
 	if (o->lr * o->weight_decay >= 1) return "--lr times --weight-decay must be below 1 (the decay scales weights by 1 - lr wd)";
 	if (o->warmup_steps >= 0 && o->warmup_ratio >= 0) return "give --warmup-steps or --warmup-ratio, not both";
+	if (o->lora.dropout >= 1) return "--lora-dropout must be below 1";
+	if (!(o->lora.alpha > 0) || !isfinite(o->lora.alpha)) return "--lora-alpha must be a finite number above 0";
+	if (o->adapter_dir && (o->lora.rank || o->lora.targets || o->lora.rslora))
+		return "--adapter fixes the rank, targets and scaling: give no --lora-rank, --lora-targets or --lora-rslora with it";
+	if (!o->lora.rank && !o->adapter_dir && (o->lora.targets || o->lora.rslora || o->lora.dropout >= 0))
+		return "--lora-targets, --lora-dropout and --lora-rslora need --lora-rank (or --adapter)";
 	return NULL;
 }
 
@@ -146,6 +155,51 @@ static char *out_path(const char *dir)
 	return p;
 }
 
+/* A new adapter on the base just loaded (PEFT's initialisation), or the one --adapter names. */
+static void start_adapter(rad_trainer *t)
+{
+	const rad_train_opts *o = &t->o;
+	rad_lora *lo;
+	const char *e;
+	if (o->adapter_dir) {
+		if ((e = rad_lora_load(&lo, &t->m->cfg, o->adapter_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		if (o->lora.dropout >= 0) lo->o.dropout = o->lora.dropout;
+	} else {
+		rad_lora_opts lopt = o->lora;
+		if (!lopt.targets) lopt.targets = rad_lora_default_targets(&t->m->cfg);
+		if (lopt.dropout < 0) lopt.dropout = 0;
+		if (!(lo = rad_lora_new(&t->m->cfg, &lopt, &e))) rad_usage_error("LoRA: %s", e);
+		rad_lora_init(lo, o->seed);
+	}
+	rad_model_attach_lora(t->m, lo);
+	t->st.base_model = rad_model_fingerprint(t->m);
+	char *abs = realpath(o->model_dir, NULL);   /* found again from any directory on --resume */
+	t->st.base_dir = abs ? abs : rad_strdup(o->model_dir);
+}
+
+/* --resume of an adapter checkpoint: its base (--model, else the directory it recorded),
+ * which must be the one it was trained on, then the adapter and the optimizer state. */
+static void resume_adapter(rad_trainer *t)
+{
+	uint64_t fp;
+	char *recorded;
+	const char *e = rad_checkpoint_base(t->out, &fp, &recorded);
+	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	const char *base = t->o.model_dir ? t->o.model_dir : recorded;
+	if ((e = rad_model_load(&t->m, base))) rad_die(RAD_EXIT_DATA, NULL, "the adapter's base model: %s", e);
+	if (rad_model_fingerprint(t->m) != fp)
+		rad_die(RAD_EXIT_DATA, base, "not the base model the adapter in %s was trained on (fingerprint %016" PRIx64
+		        ", the checkpoint's %016" PRIx64 ")", t->out, rad_model_fingerprint(t->m), fp);
+	free(recorded);
+	rad_lora *lo;
+	if ((e = rad_lora_load(&lo, &t->m->cfg, t->out))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	rad_model_attach_lora(t->m, lo);
+	rad_adamw_init(&t->opt, rad_model_trainable(t->m).n);
+	if ((e = rad_checkpoint_load_state(t->out, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	t->from_dir = t->out;
+	t->last_saved = t->st.step;
+}
+
 rad_trainer *rad_trainer_open(const rad_train_opts *o)
 {
 	rad_trainer *t = rad_calloc(1, sizeof *t);
@@ -163,7 +217,9 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o)
 	                    (e = rad_checkpoint_replaceable(t->out))))
 		rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 	t->resumed = o->resume && rad_checkpoint_exists(t->out);
-	if (t->resumed) {
+	if (t->resumed && rad_checkpoint_has_adapter(t->out)) {
+		resume_adapter(t);
+	} else if (t->resumed) {
 		if ((e = rad_model_load(&t->m, t->out))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		rad_adamw_init(&t->opt, t->m->nparams);
 		if ((e = rad_checkpoint_load_state(t->out, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
@@ -172,7 +228,8 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o)
 	} else {
 		if (!o->model_dir) rad_usage_error("--model DIR is required");
 		if ((e = rad_model_load(&t->m, o->model_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
-		rad_adamw_init(&t->opt, t->m->nparams);
+		if (o->lora.rank || o->adapter_dir) start_adapter(t);
+		rad_adamw_init(&t->opt, rad_model_trainable(t->m).n);
 		rad_rng_seed(&t->st.rng, o->seed);
 		if (o->ref_dir) {
 			rad_model *r = NULL;
@@ -273,14 +330,14 @@ static void goal_add(rad_trainer *t, const char *g, int correct, double margin)
 
 static void dump_grads(rad_trainer *t)
 {
-	const rad_model *m = t->m;
-	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
-	for (int i = 0; i < m->ntensors; i++) {
-		const rad_model_tensor *mt = &m->tensors[i];
-		o[i] = (rad_st_out){mt->name, mt->ndim, {mt->shape[0], mt->shape[1]}, m->grads + mt->off, mt->rows, mt->cols,
+	rad_trainable p = rad_model_trainable(t->m);
+	rad_st_out *o = rad_calloc(p.ntensors, sizeof *o);
+	for (int i = 0; i < p.ntensors; i++) {
+		const rad_model_tensor *mt = &p.tensors[i];
+		o[i] = (rad_st_out){mt->name, mt->ndim, {mt->shape[0], mt->shape[1]}, p.grads + mt->off, mt->rows, mt->cols,
 		                    mt->transposed};
 	}
-	const char *e = rad_st_write(t->o.dump_grads, o, m->ntensors, RAD_ST_F32, NULL);
+	const char *e = rad_st_write(t->o.dump_grads, o, p.ntensors, RAD_ST_F32, NULL);
 	free(o);
 	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 	t->dumped = 1;
@@ -334,18 +391,18 @@ static void write_metrics(rad_trainer *t, double grad_norm, double lr)
 /* One optimizer step with what `micro` batches accumulated. */
 static void update(rad_trainer *t)
 {
-	rad_model *m = t->m;
+	rad_trainable p = rad_model_trainable(t->m);
 	if (t->micro < t->o.accum) {   /* a short last accumulation: weight it as a full one */
 		float c = (float)t->o.accum / t->micro;
-		for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= c;
+		for (size_t i = 0; i < p.n; i++) p.grads[i] *= c;
 		t->stats.loss *= c;
 	}
 	t->st.batches = t->consumed;
-	double gn = rad_grad_norm(m->grads, m->nparams);
+	double gn = rad_grad_norm(p.grads, p.n);
 	if (!isfinite(gn)) stop_bad(t, NULL, "gradient norm", gn);
 	if (t->o.dump_grads && !t->dumped) dump_grads(t);
 	double lr = rad_lr_at(t->o.schedule, t->o.lr, t->st.step, warmup_steps(t), t->total);
-	rad_adamw_step(&t->opt, m, lr, rad_grad_clip_scale(gn, t->o.clip));   /* zeroes the gradient */
+	rad_adamw_step(&t->opt, &p, lr, rad_grad_clip_scale(gn, t->o.clip));   /* zeroes the gradient */
 	t->st.step++;
 	write_metrics(t, gn, lr);
 	for (int i = 0; i < t->ngoals; i++) free(t->goals[i].goal);
@@ -422,6 +479,8 @@ void rad_trainer_feed(rad_trainer *t, const rad_batch *b, const char *where)
 	const rad_batch *run = b;
 	int sft = t->o.loss.kind == RAD_LOSS_SFT;
 	if (sft) { chosen_view(b, &sv); run = &sv; }
+	if (t->m->lora)   /* dropout masks keyed by seed and batch: a resumed run draws the same */
+		rad_lora_set_key(t->m->lora, rad_keyed_u64("lora-dropout", t->o.seed, &t->consumed, sizeof t->consumed));
 	if ((e = rad_model_forward(t->m, run, t->logp, t->ntok))) rad_die(RAD_EXIT_DATA, where, "%s", e);
 	double before = t->stats.loss;
 	if ((e = rad_loss_compute(&t->o.loss, run, t->logp, t->ntok, 1.0 / t->o.accum, t->dlogp, &t->stats,
@@ -451,14 +510,16 @@ void rad_trainer_finish(rad_trainer *t)
 	if (rad_verbose) {
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
-		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s; "
-		         "peak RSS %.0f MiB", t->st.step, t->st.step - t->start_step, t->consumed, t->skipped,
+		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; %zu trainable parameters "
+		         "of %zu; checkpoint %s; peak RSS %.0f MiB", t->st.step, t->st.step - t->start_step, t->consumed,
+		         t->skipped, rad_model_trainable(t->m).n, t->m->nparams + (t->m->lora ? t->m->lora->nparams : 0),
 		         t->o.no_save ? "not written" : t->o.out_dir, ru.ru_maxrss / 1024.0);
 	}
 	rad_sink_close(t->log);
 	free(t->logp); free(t->dlogp); free(t->ntok); free(t->reward_c); free(t->reward_r);
 	free(t->goals);
 	json_decref(t->st.options);
+	free(t->st.base_dir);
 	free(t->out);
 	rad_adamw_free(&t->opt);
 	rad_model_free(t->m);
