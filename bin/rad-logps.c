@@ -10,6 +10,7 @@
 #include "base/cli.h"
 #include "base/ompenv.h"
 #include "eval/batches.h"
+#include "nn/lora.h"
 #include "nn/model.h"
 #include "stream/stream.h"
 
@@ -20,8 +21,10 @@ static const char usage[] =
 "(its completion token count) filled in.  The output header records the model's\n"
 "fingerprint as meta.ref_model, which rad-train-step checks.  With no FILE, or when\n"
 "FILE is -, read standard input.  Records other than batches pass through unchanged.\n"
+"For LoRA training the reference is the base model itself: no second model is needed.\n"
 "\n"
 "  -m, --model DIR       the reference model (config.json + model.safetensors)\n"
+"      --adapter DIR     score with the PEFT LoRA adapter in DIR merged into --model\n"
 "  -o, --output FILE     write to FILE instead of standard output\n"
 "      --threads N       threads for the model (default: all cores)\n"
 "      --level N         zstd level of the output stream (default 1)\n"
@@ -33,9 +36,9 @@ static const char usage[] =
 "Exit status: 0 success, 1 bad input or model, 2 bad usage.\n"
 "See rad-logps(1).\n";
 
-enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL };
+enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL, OPT_ADAPTER };
 
-static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir)
+static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir, const char *adapter)
 {
 	json_t *j = json_loads(meta ? meta : "{}", 0, NULL);
 	if (!json_is_object(j)) { json_decref(j); j = json_object(); }
@@ -43,6 +46,8 @@ static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir)
 	snprintf(h, sizeof h, "%016" PRIx64, fp);
 	json_object_set_new(j, "ref_model", json_string(h));
 	json_object_set_new(j, "ref_model_dir", json_string(dir));
+	if (adapter) json_object_set_new(j, "ref_adapter_dir", json_string(adapter));
+	else json_object_del(j, "ref_adapter_dir");
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	return s;
@@ -55,10 +60,11 @@ int main(int argc, char **argv)
 		{"output", required_argument, 0, 'o'},
 		{"threads", required_argument, 0, OPT_THREADS},
 		{"level", required_argument, 0, OPT_LEVEL},
+		{"adapter", required_argument, 0, OPT_ADAPTER},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	const char *mdir = NULL, *output = "-";
+	const char *mdir = NULL, *output = "-", *adapter = NULL;
 	int threads = 0, level = 1;
 	rad_omp_passive(argv);
 	rad_cli_init(argc, argv);
@@ -68,6 +74,7 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case OPT_THREADS: threads = (int)rad_parse_int("threads", optarg, 1, 1024); break;
 		case OPT_LEVEL: level = (int)rad_parse_int("level", optarg, 1, 19); break;
+		case OPT_ADAPTER: adapter = optarg; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -75,7 +82,7 @@ int main(int argc, char **argv)
 	if (!*mdir) rad_usage_error("--model: an empty name");
 	if (!*output) rad_usage_error("--output: an empty name");
 	rad_model *m = NULL;
-	const char *err = rad_model_load(&m, mdir);
+	const char *err = rad_model_load_adapted(&m, mdir, adapter);
 	if (err) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
 	rad_model_set_threads(m, threads);
 	uint64_t fp = rad_model_fingerprint(m);
@@ -96,7 +103,7 @@ int main(int argc, char **argv)
 		if (!w) {
 			const rad_header *h = rad_reader_header(rd);
 			rad_header oh = *h;
-			oh.meta = meta_with_ref(h->meta, fp, mdir);
+			oh.meta = meta_with_ref(h->meta, fp, mdir, adapter);
 			w = rad_writer_open(output, &oh, level, 0);
 			free(oh.meta);
 		}

@@ -103,5 +103,9 @@ void rad_lora_merge(const rad_lora *lo, rad_model *m);
  * name; base names the base model (base_model_name_or_path).  NULL or a message. */
 const char *rad_lora_load(rad_lora **out, const rad_model_config *c, const char *dir);
 const char *rad_lora_save(const rad_lora *lo, const rad_model_config *c, const char *dir, int dtype, const char *base);
+/* The model in dir with the adapter in adapter_dir (NULL: none) merged into its weights:
+ * what inference with the adapter computes, at the cost of the plain model.  NULL or a
+ * message. */
+const char *rad_model_load_adapted(rad_model **out, const char *dir, const char *adapter_dir);
 
 #endif

@@ -202,3 +202,20 @@ const char *rad_lora_load(rad_lora **out, const rad_model_config *c, const char 
 	*out = lo;
 	return NULL;
 }
+
+const char *rad_model_load_adapted(rad_model **out, const char *dir, const char *adapter_dir)
+{
+	rad_model *m = NULL;
+	rad_lora *lo = NULL;
+	const char *e = rad_model_load(&m, dir);
+	if (!e && adapter_dir && !(e = rad_lora_load(&lo, &m->cfg, adapter_dir))) {
+		rad_lora_merge(lo, m);
+		rad_lora_free(lo);
+	}
+	if (e) {
+		rad_model_free(m);
+		m = NULL;
+	}
+	*out = m;
+	return e;
+}

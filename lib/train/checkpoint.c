@@ -457,3 +457,28 @@ const char *rad_checkpoint_base(const char *dir, uint64_t *fp, char **base_dir)
 	if (!ok) { snprintf(msg, sizeof msg, "%s: an adapter checkpoint without its base model (base_model, base_model_dir)", p); return msg; }
 	return NULL;
 }
+
+const char *rad_checkpoint_copy_extras(const char *from_dir, const char *dir)
+{
+	names files;
+	int n_other;
+	char other[256], p[1400], q[1400], qt[1500];
+	if (list_dir(from_dir, &files, &n_other, other) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", from_dir, strerror(errno));
+		return msg;
+	}
+	const char *e = NULL;
+	for (int i = 0; i < files.n && !e; i++) {
+		if (!copyable(files.v[i])) continue;
+		snprintf(p, sizeof p, "%s/%s", from_dir, files.v[i]);
+		snprintf(q, sizeof q, "%s/%s", dir, files.v[i]);
+		snprintf(qt, sizeof qt, "%s.tmp", q);
+		if (!(e = copy_file(p, qt)) && rename(qt, q) != 0) {
+			snprintf(msg, sizeof msg, "%s: %s", q, strerror(errno));
+			e = msg;
+		}
+		if (e) unlink(qt);
+	}
+	names_free(&files);
+	return e;
+}

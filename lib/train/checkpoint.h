@@ -55,6 +55,10 @@ int rad_checkpoint_exists(const char *dir);
 /* Reads the optimizer moments (opt must be initialised for m's trainable parameters) and
  * the state. */
 const char *rad_checkpoint_load_state(const char *dir, const rad_model *m, rad_adamw *opt, rad_train_state *st);
+/* Copies the files of the model directory from_dir that are not weights or state
+ * (tokenizer files, generation config) into dir, each under a temporary name renamed when
+ * complete.  NULL or a message. */
+const char *rad_checkpoint_copy_extras(const char *from_dir, const char *dir);
 /* 1 when the checkpoint in dir holds an adapter rather than a model. */
 int rad_checkpoint_has_adapter(const char *dir);
 /* The base of an adapter checkpoint: its fingerprint and directory (*base_dir malloc'd);
