@@ -54,6 +54,9 @@ static const char usage[] =
 "                           c_attn,c_proj,c_fc, or all-linear (default q,v; GPT-2 c_attn)\n"
 "      --lora-rslora        scale A / sqrt(R) (rank-stabilised LoRA)\n"
 "      --adapter DIR        continue training the PEFT adapter in DIR on --model\n"
+"      --recompute          keep each layer's input only and recompute the layer in the\n"
+"                           backward: one layer's activations instead of all, for one\n"
+"                           more forward (the same numbers)\n"
 "      --ref-model DIR      the reference log-probs must come from DIR (default: the\n"
 "                           starting model)\n"
 "      --no-ref-check       accept reference log-probs from any model\n"
@@ -77,7 +80,7 @@ enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
 	OPT_TOTAL, OPT_MAX, OPT_ACCUM, OPT_CLIP, OPT_B1, OPT_B2, OPT_EPS, OPT_WD, OPT_SAVE, OPT_DTYPE, OPT_REF,
 	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS, OPT_LRANK, OPT_LALPHA, OPT_LDROP, OPT_LTARGETS,
-	OPT_LRS, OPT_ADAPTER,
+	OPT_LRS, OPT_ADAPTER, OPT_RECOMPUTE,
 };
 
 static double parse_pos(const char *opt, const char *s)
@@ -124,6 +127,7 @@ int main(int argc, char **argv)
 		{"lora-targets", required_argument, 0, OPT_LTARGETS},
 		{"lora-rslora", no_argument, 0, OPT_LRS},
 		{"adapter", required_argument, 0, OPT_ADAPTER},
+		{"recompute", no_argument, 0, OPT_RECOMPUTE},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
@@ -181,6 +185,7 @@ int main(int argc, char **argv)
 		}
 		case OPT_LRS: o.lora.rslora = 1; break;
 		case OPT_ADAPTER: o.adapter_dir = optarg; break;
+		case OPT_RECOMPUTE: o.recompute = 1; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}

@@ -349,17 +349,18 @@ struct rad_acts {
 	float *cs, *inv_freq;        /* RoPE: [N*D] cos|sin per token, [D/2] */
 	float **qkvr, **qkr;         /* q/k norms: [L][N*W] q/k/v before the norms, [L][N*(H+G)] rstd */
 	float *b3;                   /* SwiGLU backward: [N*F] */
-	int nl;                      /* layer buffers allocated */
+	int nl, nres;                /* layer buffers, residual buffers allocated */
+	int recompute;               /* training keeps res only; a layer's other buffers are recomputed */
 };
 
-static void acts_free(rad_acts *a, int nl)
+static void acts_free(rad_acts *a)
 {
 	if (!a) return;
 	float **lists[] = {a->res, a->n1, a->n1m, a->n1r, a->qkv, a->att, a->ao, a->mid, a->n2, a->n2m, a->n2r, a->up, a->act,
 	                   a->qkvr, a->qkr};
 	for (size_t k = 0; k < sizeof lists / sizeof *lists; k++) {
 		if (!lists[k]) continue;
-		for (int l = 0; l < nl + (k == 0); l++) free(lists[k][l]);
+		for (int l = 0; l < (k == 0 ? a->nres : a->nl); l++) free(lists[k][l]);
 		free(lists[k]);
 	}
 	free(a->off); free(a->len); free(a->tok); free(a->pos); free(a->sel); free(a->tgt); free(a->selseq);
@@ -372,7 +373,7 @@ static void acts_free(rad_acts *a, int nl)
 void rad_model_free(rad_model *m)
 {
 	if (!m) return;
-	acts_free(m->acts, m->acts ? m->acts->nl : 0);
+	acts_free(m->acts);
 	free(m->params);
 	free(m->grads);
 	free(m->tensors);
@@ -394,9 +395,12 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, 
 {
 	const rad_model_config *c = &m->cfg;
 	rad_acts *a = m->acts;
-	int nl = keep ? c->n_layers : 1;
+	/* training keeps every layer's activations, or with recompute every layer's input and
+	 * one layer's buffers; inference one layer's, the residual stream updated in place */
+	int recompute = keep && m->recompute;
+	int nl = keep && !recompute ? c->n_layers : 1, nres = keep ? c->n_layers + 1 : 1;
 	if (a && a->ncap >= (size_t)n && a->scap >= (size_t)nseq && a->mcap >= (size_t)mtok && a->attcap >= attn &&
-	    a->nl == nl && a->keep == keep)
+	    a->nl == nl && a->nres == nres && a->keep == keep && a->recompute == recompute)
 		return a;
 	size_t N = a && a->ncap > (size_t)n ? a->ncap : (size_t)n;
 	size_t S = a && a->scap > (size_t)nseq ? a->scap : (size_t)nseq;
@@ -406,15 +410,16 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, 
 	if (S < 1) S = 1;
 	if (M < 1) M = 1;
 	if (AT < 1) AT = 1;
-	acts_free(a, a ? a->nl : 0);
+	acts_free(a);
 	a = rad_calloc(1, sizeof *a);
-	a->ncap = N; a->scap = S; a->mcap = M; a->attcap = AT; a->nl = nl; a->keep = keep;
+	a->ncap = N; a->scap = S; a->mcap = M; a->attcap = AT; a->nl = nl; a->nres = nres; a->keep = keep;
+	a->recompute = recompute;
 	size_t C = c->dim, W = (size_t)(c->n_heads + 2 * c->n_kv_heads) * c->head_dim;
 	size_t HD = (size_t)c->n_heads * c->head_dim, F = c->ffn_dim, FU = c->mlp == RAD_MLP_SWIGLU ? 2 * F : F;
 	a->off = rad_malloc(S * sizeof(int)); a->len = rad_malloc(S * sizeof(int));
 	a->tok = rad_malloc(N * 4); a->pos = rad_malloc(N * 4);
 	a->sel = rad_malloc(M * 4); a->tgt = rad_malloc(M * 4); a->selseq = rad_malloc(M * 4);
-	a->res = alloc_list(nl + 1, N * C);
+	a->res = alloc_list(nres, N * C);
 	a->n1 = alloc_list(nl, N * C); a->n1m = alloc_list(nl, N); a->n1r = alloc_list(nl, N);
 	a->qkv = alloc_list(nl, N * W); a->att = alloc_list(nl, AT); a->ao = alloc_list(nl, N * HD);
 	a->mid = alloc_list(nl, N * C);
@@ -454,12 +459,52 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, size_t attn, 
 
 /* ---- forward ----------------------------------------------------------------------- */
 
+/* Block l on the residual stream x[N,C] into xo (xo may be x), its activations into the
+ * layer buffers of slot i:
+ *   mid = x + o(attn(rope(qkv(norm1(x)))));  xo = mid + down(act(up(norm2(mid))))
+ * each product plus the adapter's modules at that site.  The same inputs give the same
+ * bits, which the backward's recompute relies on. */
+static void layer_forward(rad_model *m, rad_acts *a, int l, int i, const float *x, float *xo)
+{
+	const rad_model_config *c = &m->cfg;
+	rad_lora *lo = m->lora;
+	int keep = m->train, n = a->n;
+	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
+	int W = (H + 2 * G) * D, HD = H * D;
+	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	const rad_layer_weights *y = &m->w.layer[l];
+	if (rms) rad_rmsnorm_forward(a->n1[i], a->n1r[i], x, y->norm1_w, n, C, c->norm_eps);
+	else rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
+	float *proj = c->qk_norm ? a->qkvr[i] : a->qkv[i];   /* q, k, v before the q/k norms */
+	rad_matmul_forward(proj, a->n1[i], y->wqkv, y->bqkv, n, C, W);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_QKV, proj, W, a->n1[i], n, keep);
+	if (c->qk_norm)
+		rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
+	if (rope) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
+	rad_attention_forward(a->ao[i], a->att[i], a->qkv[i], a->off, a->len, a->nseq, H, G, D);
+	rad_matmul_forward(a->tmp, a->ao[i], y->wo, y->bo, n, HD, C);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_O, a->tmp, C, a->ao[i], n, keep);
+	float *mid = a->mid[i], *tmp = a->tmp;
+	#pragma omp parallel for schedule(static)
+	for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
+	if (rms) rad_rmsnorm_forward(a->n2[i], a->n2r[i], mid, y->norm2_w, n, C, c->norm_eps);
+	else rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
+	int FU = swiglu ? 2 * F : F;
+	rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, FU);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_UP, a->up[i], FU, a->n2[i], n, keep);
+	if (swiglu) rad_swiglu_forward(a->act[i], a->up[i], n, F);
+	else rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
+	rad_matmul_forward(tmp, a->act[i], y->w_down, y->b_down, n, F, C);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_DOWN, tmp, C, a->act[i], n, keep);
+	#pragma omp parallel for schedule(static)
+	for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
+}
+
 const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok)
 {
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
 	int keep = m->train;
-	rad_lora *lo = m->lora;
 	int n = 0, mt = 0, T = b->cols;
 	for (int s = 0; s < b->nseq; s++) {
 		n += b->seq_len[s];
@@ -500,43 +545,14 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
 			}
 		}
 	}
-	int C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
-	int W = (H + 2 * G) * D, HD = H * D;
+	int C = c->dim, D = c->head_dim;
 	const rad_weights *w = &m->w;
-	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
+	int rms = c->norm == RAD_NORM_RMS, rope = c->pos == RAD_POS_ROPE;
 	rad_embedding_forward(a->res[0], w->wte, rope ? NULL : w->wpe, a->tok, a->pos, n, C);
 	if (rope) rad_rope_table(a->cs, a->pos, n, a->inv_freq, D);
-	for (int l = 0; l < c->n_layers; l++) {
-		int i = keep ? l : 0;
-		const rad_layer_weights *y = &w->layer[l];
-		float *x = a->res[i], *xo = a->res[keep ? l + 1 : 0];
-		if (rms) rad_rmsnorm_forward(a->n1[i], a->n1r[i], x, y->norm1_w, n, C, c->norm_eps);
-		else rad_layernorm_forward(a->n1[i], a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n, C, c->norm_eps);
-		float *proj = c->qk_norm ? a->qkvr[i] : a->qkv[i];   /* q, k, v before the q/k norms */
-		rad_matmul_forward(proj, a->n1[i], y->wqkv, y->bqkv, n, C, W);
-		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_QKV, proj, W, a->n1[i], n, keep);
-		if (c->qk_norm)
-			rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
-		if (rope) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
-		rad_attention_forward(a->ao[i], a->att[i], a->qkv[i], a->off, a->len, b->nseq, H, G, D);
-		rad_matmul_forward(a->tmp, a->ao[i], y->wo, y->bo, n, HD, C);
-		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_O, a->tmp, C, a->ao[i], n, keep);
-		float *mid = a->mid[i], *tmp = a->tmp;
-		#pragma omp parallel for schedule(static)
-		for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
-		if (rms) rad_rmsnorm_forward(a->n2[i], a->n2r[i], mid, y->norm2_w, n, C, c->norm_eps);
-		else rad_layernorm_forward(a->n2[i], a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n, C, c->norm_eps);
-		int FU = swiglu ? 2 * F : F;
-		rad_matmul_forward(a->up[i], a->n2[i], y->w_up, y->b_up, n, C, FU);
-		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_UP, a->up[i], FU, a->n2[i], n, keep);
-		if (swiglu) rad_swiglu_forward(a->act[i], a->up[i], n, F);
-		else rad_gelu_forward(a->act[i], a->up[i], (size_t)n * F);
-		rad_matmul_forward(tmp, a->act[i], y->w_down, y->b_down, n, F, C);
-		if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_DOWN, tmp, C, a->act[i], n, keep);
-		#pragma omp parallel for schedule(static)
-		for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
-	}
-	float *last = a->res[keep ? c->n_layers : 0];
+	for (int l = 0; l < c->n_layers; l++)
+		layer_forward(m, a, l, a->nl > 1 ? l : 0, a->res[a->nres > 1 ? l : 0], a->res[a->nres > 1 ? l + 1 : 0]);
+	float *last = a->res[a->nres - 1];
 	if (rms) rad_rmsnorm_forward(a->nf, a->nfr, last, w->normf_w, n, C, c->norm_eps);
 	else rad_layernorm_forward(a->nf, a->nfm, a->nfr, last, w->normf_w, w->normf_b, n, C, c->norm_eps);
 	#pragma omp parallel for schedule(static)
@@ -589,29 +605,31 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 	for (int l = c->n_layers - 1; l >= 0; l--) {
 		const rad_layer_weights *y = &w->layer[l];
 		rad_layer_weights *gy = &g->layer[l];
+		int i = a->recompute ? 0 : l;   /* the layer's buffers: its own, or slot 0 recomputed */
+		if (a->recompute && l < c->n_layers - 1) layer_forward(m, a, l, 0, a->res[l], a->res[l + 1]);
 		/* MLP: res[l+1] = mid + down(gelu(up(ln2(mid)))) */
 		float *dact = swiglu ? a->b3 : a->b1, *dup = a->b1, *dn = a->b2;
 		int FU = swiglu ? 2 * F : F;
-		rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[l], y->w_down, n, F, C, 0);
-		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_DOWN, dact, dres, C, a->act[l], n, 1);
-		if (swiglu) rad_swiglu_backward(dup, dact, a->up[l], n, F);
-		else rad_gelu_backward(dup, dact, a->up[l], (size_t)n * F);
-		rad_matmul_backward(dn, gy->w_up, gy->b_up, dup, a->n2[l], y->w_up, n, C, FU, 0);
-		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_UP, dn, dup, FU, a->n2[l], n, 1);
-		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[l], a->n2r[l], y->norm2_w, n, C);
-		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[l], a->n2m[l], a->n2r[l], y->norm2_w, n, C);
+		rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act[i], y->w_down, n, F, C, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_DOWN, dact, dres, C, a->act[i], n, 1);
+		if (swiglu) rad_swiglu_backward(dup, dact, a->up[i], n, F);
+		else rad_gelu_backward(dup, dact, a->up[i], (size_t)n * F);
+		rad_matmul_backward(dn, gy->w_up, gy->b_up, dup, a->n2[i], y->w_up, n, C, FU, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_UP, dn, dup, FU, a->n2[i], n, 1);
+		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[i], a->n2r[i], y->norm2_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[i], a->n2m[i], a->n2r[i], y->norm2_w, n, C);
 		/* attention: mid = res[l] + proj(attn(qkv(ln1(res[l])))) */
 		float *dao = a->b2, *dqkv = a->b1;
-		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[l], y->wo, n, HD, C, 0);
-		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_O, dao, dres, C, a->ao[l], n, 1);
-		rad_attention_backward(dqkv, a->datt, dao, a->qkv[l], a->att[l], a->off, a->len, a->nseq, H, G, D);
+		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[i], y->wo, n, HD, C, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_O, dao, dres, C, a->ao[i], n, 1);
+		rad_attention_backward(dqkv, a->datt, dao, a->qkv[i], a->att[i], a->off, a->len, a->nseq, H, G, D);
 		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
 		if (c->qk_norm)
-			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[l], a->qkr[l], y->q_norm, y->k_norm, n, H, G, D);
-		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1[l], y->wqkv, n, C, W, 0);
-		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_QKV, dn, dqkv, W, a->n1[l], n, 1);
-		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[l], y->norm1_w, n, C);
-		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[l], a->n1r[l], y->norm1_w, n, C);
+			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[i], a->qkr[i], y->q_norm, y->k_norm, n, H, G, D);
+		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1[i], y->wqkv, n, C, W, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_QKV, dn, dqkv, W, a->n1[i], n, 1);
+		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[i], y->norm1_w, n, C);
+		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[i], a->n1r[i], y->norm1_w, n, C);
 	}
 	if (g->wte) rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
 }

@@ -116,6 +116,9 @@ typedef struct rad_model {
 	rad_weights w, g;             /* views into params and grads (g all NULL without grads) */
 	rad_lora *lora;               /* an adapter the forward adds (rad_model_attach_lora), or NULL */
 	int train;                    /* the forward keeps what the backward needs (rad_model_enable_grads) */
+	int recompute;                /* training keeps each layer's input only and the backward
+	                                 recomputes the layer: activations of one layer, not L,
+	                                 for one more forward's work; the same numbers */
 	rad_acts *acts;
 	int threads;
 } rad_model;

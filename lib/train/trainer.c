@@ -243,6 +243,7 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o)
 	}
 	t->log = rad_metrics_open(o->log, t->resumed ? t->st.step : 0);
 	rad_model_set_threads(t->m, o->threads);
+	t->m->recompute = o->recompute;
 	rad_model_enable_grads(t->m);
 	t->total = o->total_steps > 0 ? o->total_steps : o->max_steps;
 	t->start_step = t->st.step;

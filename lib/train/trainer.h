@@ -29,6 +29,7 @@ typedef struct rad_train_opts {
 	const char *ref_dir;      /* the model the reference log-probs must come from (NULL: the start) */
 	const char *dump_grads;   /* the first step's gradient as safetensors, or NULL */
 	int resume, no_save, no_ref_check;
+	int recompute;            /* recompute each layer in the backward (nn/model.h): less memory, same bits */
 	int dtype;                /* RAD_ST_F32 or RAD_ST_BF16 on disk */
 	int threads;              /* 0: all cores */
 	int accum;                /* batches per optimizer step */

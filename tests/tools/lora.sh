@@ -99,6 +99,14 @@ same "resume with another rank: named" "$(last_stderr | grep -c -- '--lora-rank 
 ok_if "resume of the half run" rad-train-step -m "$T/q" -o "$T/half" --resume "${args[@]}" 18 "$T/r40"
 ok_if "resume of the half run: the same adapter" cmp "$T/full/adapter_model.safetensors" "$T/half/adapter_model.safetensors"
 
+# --recompute: the same bits with one layer's activations held (adapter with dropout, and
+# full training)
+rad-train-step -m "$T/q" -o "$T/rc" --recompute "${args[@]}" 18 "$T/r40" > /dev/null
+ok_if "--recompute: the same adapter" cmp "$T/full/adapter_model.safetensors" "$T/rc/adapter_model.safetensors"
+rad-train-step -m "$T/q" -o "$T/fa" --lr 1e-2 --max-steps 3 --threads 2 "$T/r40" > /dev/null
+rad-train-step -m "$T/q" -o "$T/fr" --lr 1e-2 --max-steps 3 --threads 2 --recompute "$T/r40" > /dev/null
+ok_if "--recompute: the same model after full training" cmp "$T/fa/model.safetensors" "$T/fr/model.safetensors"
+
 # rad-eval with --adapter: every mode that runs a model sees the merged model
 rad-merge -m "$T/q" --adapter "$T/full" -o "$T/qm"
 rad-eval prefs -m "$T/qm" "$T/r40" > "$T/p1"
