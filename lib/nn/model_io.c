@@ -496,6 +496,7 @@ const char *rad_model_load(rad_model **out, const char *dir)
 			snprintf(msg, sizeof msg, "%s: %s", file, e);
 			goto fail;
 		}
+		rad_st_release(s);
 	}
 	for (int f = 0; f < sh.n; f++)
 		for (int i = 0; i < sh.st[f].n; i++) {

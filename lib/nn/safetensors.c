@@ -180,6 +180,15 @@ const char *rad_st_to_f32(const rad_st_tensor *t, float *dst)
 	return msg;
 }
 
+void rad_st_release(const rad_st_tensor *t)
+{
+	/* the mapping starts on a page, so its pages are the address space's */
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)t->data, hi = lo + t->bytes;
+	lo = (lo + pg - 1) / pg * pg;   /* pages wholly inside [data, data + bytes) */
+	hi = hi / pg * pg;
+	if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void rad_st_close(rad_st *st)
 {
 	if (st->map) munmap(st->map, st->size);

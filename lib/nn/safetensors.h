@@ -36,6 +36,10 @@ const char *rad_st_open(rad_st *st, const char *path);
 const rad_st_tensor *rad_st_find(const rad_st *st, const char *name);
 /* Converts the tensor to fp32 into dst[numel]; NULL or a message (unsupported dtype). */
 const char *rad_st_to_f32(const rad_st_tensor *t, float *dst);
+/* Gives back the mapped pages that lie wholly inside t's bytes once they are converted:
+ * a loader that copies every tensor then holds the weights once, not twice (the mapping's
+ * pages count in the resident set until dropped).  Reading t again stays correct. */
+void rad_st_release(const rad_st_tensor *t);
 void rad_st_close(rad_st *st);
 
 float rad_bf16_to_f32(uint16_t h);
