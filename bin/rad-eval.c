@@ -16,6 +16,7 @@
 #include "eval/generate.h"
 #include "eval/reward.h"
 #include "base/jsonl.h"
+#include "nn/lora.h"
 #include "nn/model.h"
 #include "base/ompenv.h"
 #include "tok/tokenizer.h"
@@ -41,6 +42,7 @@ static const char usage[] =
 "\n"
 "  -m, --model DIR       the model (config.json + model.safetensors); likelihood takes\n"
 "                        --model twice to compare two\n"
+"      --adapter DIR     the PEFT LoRA adapter in DIR, merged into the --model before it\n"
 "      --beta X          DPO beta of the rewards (prefs; default 0.1)\n"
 "      --where EXPR      keep pairs with FIELD OP VALUE: FIELD score_chosen,\n"
 "                        score_rejected, gap or goal; OP >= <= > < == != (repeatable)\n"
@@ -83,12 +85,12 @@ static const char usage[] =
 
 enum { OPT_BETA = RAD_OPT_FIRST_TOOL, OPT_WHERE, OPT_TOKENIZER, OPT_TEMPLATE, OPT_SPECIAL, OPT_TEMP, OPT_TOPK,
        OPT_TOPP, OPT_MAXNEW, OPT_BATCH, OPT_SEED, OPT_JUDGE, OPT_JTIMEOUT, OPT_TOPSCORE, OPT_THREADS, OPT_LEVEL,
-       OPT_SKIP, OPT_IDS, OPT_COMPUTE, OPT_SAMPLES, OPT_GROUP };
+       OPT_SKIP, OPT_IDS, OPT_COMPUTE, OPT_SAMPLES, OPT_GROUP, OPT_ADAPTER };
 
-static rad_model *load(const char *dir, int threads, int compute)
+static rad_model *load(const char *dir, const char *adapter, int threads, int compute)
 {
 	rad_model *m = NULL;
-	const char *err = rad_model_load(&m, dir);
+	const char *err = rad_model_load_adapted(&m, dir, adapter);
 	if (err) rad_die(RAD_EXIT_DATA, dir, "%s", err);
 	rad_model_set_threads(m, threads);
 	rad_model_set_compute(m, compute);
@@ -150,10 +152,11 @@ int main(int argc, char **argv)
 		{"compute", required_argument, 0, OPT_COMPUTE},
 		{"samples", required_argument, 0, OPT_SAMPLES},
 		{"group", no_argument, 0, OPT_GROUP},
+		{"adapter", required_argument, 0, OPT_ADAPTER},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	const char *models[2] = {0}, *output = "-", *tokpath = NULL, *tpname = "chatml", *judge = NULL;
+	const char *models[2] = {0}, *adapters[2] = {0}, *output = "-", *tokpath = NULL, *tpname = "chatml", *judge = NULL;
 	int nmodels = 0, threads = 0, level = 3, zstd = 0, compute = RAD_COMPUTE_F32;
 	double beta = 0.1, jtimeout = 300, top = 10;
 	rad_gen_opts g = {.sample = {1.0, 0, 1.0}, .max_new = 256, .batch = 8};
@@ -198,6 +201,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SAMPLES: g.samples = (int)rad_parse_int("samples", optarg, 1, 1024); break;
 		case OPT_GROUP: g.group = 1; break;
+		case OPT_ADAPTER:
+			if (!nmodels) rad_usage_error("--adapter DIR goes after the --model it adapts");
+			if (adapters[nmodels - 1]) rad_usage_error("--adapter: one adapter per --model");
+			adapters[nmodels - 1] = optarg;
+			break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -232,14 +240,21 @@ int main(int argc, char **argv)
 	                                       : rad_sink_open(output, zstd ? level : 0, 0);
 	int rc = 0;
 	if (!strcmp(mode, "prefs")) {
-		rad_model *m = load(models[0], threads, compute);
+		rad_model *m = load(models[0], adapters[0], threads, compute);
 		json_t *o = rad_eval_prefs(m, models[0], beta, &f, inputs, ninputs);
+		if (adapters[0]) json_object_set_new(o, "adapter", json_string(adapters[0]));
 		measured_some(o);
 		write_json(out, o);
 		rad_model_free(m);
 	} else if (!strcmp(mode, "likelihood")) {
-		rad_model *ms[2] = {load(models[0], threads, compute), nmodels > 1 ? load(models[1], threads, compute) : NULL};
+		rad_model *ms[2] = {load(models[0], adapters[0], threads, compute),
+		                     nmodels > 1 ? load(models[1], adapters[1], threads, compute) : NULL};
 		json_t *o = rad_eval_likelihood(ms, models, nmodels, &f, inputs, ninputs);
+		if (adapters[0] || adapters[1]) {
+			json_t *ad = json_array();
+			for (int i = 0; i < nmodels; i++) json_array_append_new(ad, adapters[i] ? json_string(adapters[i]) : json_null());
+			json_object_set_new(o, "adapters", ad);
+		}
 		json_t *w = json_array();
 		for (int i = 0; i < f.n; i++) json_array_append_new(w, json_string(where_text[i]));
 		json_object_set_new(o, "where", w);
@@ -248,7 +263,7 @@ int main(int argc, char **argv)
 		rad_model_free(ms[0]);
 		rad_model_free(ms[1]);
 	} else if (!strcmp(mode, "reward")) {
-		rad_model *m = load(models[0], threads, compute);
+		rad_model *m = load(models[0], adapters[0], threads, compute);
 		rad_tokenizer *tok = tokenizer_of(models[0], tokpath);
 		rad_template *tp = rad_template_open(tpname);
 		rad_reward_opts ro = {.special = g.special, .skip_invalid = g.skip_invalid, .ids = g.ids};
@@ -260,7 +275,7 @@ int main(int argc, char **argv)
 		rad_tokenizer_free(tok);
 		rad_model_free(m);
 	} else if (!strcmp(mode, "generate")) {
-		rad_model *m = load(models[0], threads, compute);
+		rad_model *m = load(models[0], adapters[0], threads, compute);
 		rad_tokenizer *tok = tokenizer_of(models[0], tokpath);
 		rad_template *tp = rad_template_open(tpname);
 		rad_gen_stats st;

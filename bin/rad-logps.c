@@ -12,6 +12,7 @@
 #include "base/ompenv.h"
 #include "eval/batch_farm.h"
 #include "eval/batches.h"
+#include "nn/lora.h"
 #include "nn/model.h"
 #include "stream/stream.h"
 
@@ -22,8 +23,10 @@ static const char usage[] =
 "(its completion token count) filled in.  The output header records the model's\n"
 "fingerprint as meta.ref_model, which rad-train-step checks.  With no FILE, or when\n"
 "FILE is -, read standard input.  Records other than batches pass through unchanged.\n"
+"For LoRA training the reference is the base model itself: no second model is needed.\n"
 "\n"
 "  -m, --model DIR       the reference model (config.json + model.safetensors)\n"
+"      --adapter DIR     score with the PEFT LoRA adapter in DIR merged into --model\n"
 "  -o, --output FILE     write to FILE instead of standard output\n"
 "      --threads N       threads for the model (default: all cores)\n"
 "      --compute T       matrix products in fp32 (default) or bf16 (bf16 inputs, fp32\n"
@@ -38,12 +41,12 @@ static const char usage[] =
 "Under mpirun the ranks score the batches in turn; rank 0 reads and writes.\n"
 "See rad-logps(1).\n";
 
-enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL, OPT_COMPUTE };
+enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL, OPT_COMPUTE, OPT_ADAPTER };
 
 /* What the scoring needs and counts. */
 typedef struct logps {
 	rad_model *m;
-	const char *mdir;
+	const char *mdir, *adapter;
 	const char *output;
 	int level;
 	uint64_t fp;
@@ -53,7 +56,7 @@ typedef struct logps {
 	long long seqs, tokens, other;
 } logps;
 
-static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir)
+static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir, const char *adapter)
 {
 	json_t *j = json_loads(meta ? meta : "{}", 0, NULL);
 	if (!json_is_object(j)) { json_decref(j); j = json_object(); }
@@ -61,6 +64,8 @@ static char *meta_with_ref(const char *meta, uint64_t fp, const char *dir)
 	snprintf(h, sizeof h, "%016" PRIx64, fp);
 	json_object_set_new(j, "ref_model", json_string(h));
 	json_object_set_new(j, "ref_model_dir", json_string(dir));
+	if (adapter) json_object_set_new(j, "ref_adapter_dir", json_string(adapter));
+	else json_object_del(j, "ref_adapter_dir");
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	return s;
@@ -92,7 +97,7 @@ static void begin(void *ctx, const rad_reader *rd, int index)
 	if (L->w) return;
 	const rad_header *h = rad_reader_header(rd);
 	rad_header oh = *h;
-	oh.meta = meta_with_ref(h->meta, L->fp, L->mdir);
+	oh.meta = meta_with_ref(h->meta, L->fp, L->mdir, L->adapter);
 	L->w = rad_writer_open(L->output, &oh, L->level, 0);
 	free(oh.meta);
 }
@@ -125,10 +130,11 @@ int main(int argc, char **argv)
 		{"threads", required_argument, 0, OPT_THREADS},
 		{"level", required_argument, 0, OPT_LEVEL},
 		{"compute", required_argument, 0, OPT_COMPUTE},
+		{"adapter", required_argument, 0, OPT_ADAPTER},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
-	const char *mdir = NULL, *output = "-";
+	const char *mdir = NULL, *output = "-", *adapter = NULL;
 	int threads = 0, level = 1, compute = RAD_COMPUTE_F32;
 	rad_omp_passive(argv);
 	rad_dist_init(&argc, &argv);
@@ -142,6 +148,7 @@ int main(int argc, char **argv)
 		case OPT_COMPUTE:
 			if ((compute = rad_compute_parse(optarg)) < 0) rad_usage_error("--compute: fp32 or bf16, not \"%s\"", optarg);
 			break;
+		case OPT_ADAPTER: adapter = optarg; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -149,8 +156,8 @@ int main(int argc, char **argv)
 	if (!*mdir) rad_usage_error("--model: an empty name");
 	if (!*output) rad_usage_error("--output: an empty name");
 	/* every rank loads the model (as GNU Parallel's hosts do: the same path everywhere) */
-	logps L = {.mdir = mdir, .output = output, .level = level};
-	const char *err = rad_model_load(&L.m, mdir);
+	logps L = {.mdir = mdir, .adapter = adapter, .output = output, .level = level};
+	const char *err = rad_model_load_adapted(&L.m, mdir, adapter);
 	if (err) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
 	rad_model_set_threads(L.m, threads);
 	rad_model_set_compute(L.m, compute);

@@ -45,8 +45,17 @@ static const char usage[] =
 "      --adam-eps E         (default 1e-8)\n"
 "      --weight-decay W     AdamW decay, not applied to biases and norms (default 0)\n"
 "      --save-every N       also save every N steps (default: only at the end)\n"
-"      --dtype T            model weights on disk: fp32 (default) or bf16 (exact\n"
-"                           resume needs fp32)\n"
+"      --dtype T            model (or adapter) weights on disk: fp32 (default) or\n"
+"                           bf16 (exact resume needs fp32)\n"
+"      --lora-rank R        train a LoRA adapter of rank R on the frozen model (PEFT's\n"
+"                           layout in --output); the reference is the model itself\n"
+"      --lora-alpha A       scale A / R (default 8)\n"
+"      --lora-dropout P     dropout on each adapted layer's input (default 0)\n"
+"      --lora-targets LIST  modules to adapt, PEFT's names: q_proj,k_proj,v_proj,o_proj,\n"
+"                           gate_proj,up_proj,down_proj (or q,k,v,o,gate,up,down), GPT-2's\n"
+"                           c_attn,c_proj,c_fc, or all-linear (default q,v; GPT-2 c_attn)\n"
+"      --lora-rslora        scale A / sqrt(R) (rank-stabilised LoRA)\n"
+"      --adapter DIR        continue training the PEFT adapter in DIR on --model\n"
 "      --ref-model DIR      the reference log-probs must come from DIR (default: the\n"
 "                           starting model)\n"
 "      --no-ref-check       accept reference log-probs from any model\n"
@@ -78,7 +87,8 @@ static const char usage[] =
 enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
 	OPT_TOTAL, OPT_MAX, OPT_ACCUM, OPT_CLIP, OPT_B1, OPT_B2, OPT_EPS, OPT_WD, OPT_SAVE, OPT_DTYPE, OPT_REF,
-	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS, OPT_COMPUTE, OPT_RECOMPUTE, OPT_SHARD,
+	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS, OPT_COMPUTE, OPT_RECOMPUTE, OPT_SHARD, OPT_LRANK,
+	OPT_LALPHA, OPT_LDROP, OPT_LTARGETS, OPT_LRS, OPT_ADAPTER,
 };
 
 static double parse_pos(const char *opt, const char *s)
@@ -122,6 +132,12 @@ int main(int argc, char **argv)
 		{"compute", required_argument, 0, OPT_COMPUTE},
 		{"recompute", no_argument, 0, OPT_RECOMPUTE},
 		{"shard-optimizer", no_argument, 0, OPT_SHARD},
+		{"lora-rank", required_argument, 0, OPT_LRANK},
+		{"lora-alpha", required_argument, 0, OPT_LALPHA},
+		{"lora-dropout", required_argument, 0, OPT_LDROP},
+		{"lora-targets", required_argument, 0, OPT_LTARGETS},
+		{"lora-rslora", no_argument, 0, OPT_LRS},
+		{"adapter", required_argument, 0, OPT_ADAPTER},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
@@ -175,6 +191,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RECOMPUTE: o.recompute = 1; break;
 		case OPT_SHARD: o.shard_optimizer = 1; break;
+		case OPT_LRANK: o.lora.rank = (int)rad_parse_int("lora-rank", optarg, 1, 1 << 16); break;
+		case OPT_LALPHA: o.lora.alpha = parse_pos("lora-alpha", optarg); break;
+		case OPT_LDROP: o.lora.dropout = parse_pos("lora-dropout", optarg); break;
+		case OPT_LTARGETS: {
+			const char *e = rad_lora_targets_parse(optarg, &o.lora.targets);
+			if (e) rad_usage_error("--lora-targets: %s", e);
+			break;
+		}
+		case OPT_LRS: o.lora.rslora = 1; break;
+		case OPT_ADAPTER: o.adapter_dir = optarg; break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}

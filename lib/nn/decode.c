@@ -236,6 +236,7 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	static __thread char msg[200];
 	const rad_model_config *c = &m->cfg;
 	if (n <= 0) return "nothing to decode";
+	if (m->lora) return "generation does not apply an attached adapter: merge it into the weights first";
 	if (!m->w.lm_head) return "a sequence-classification (reward) model has no language-model head to generate with";
 	const rad_bf16 *wb = rad_model_bf16(m);
 #define HALF(w) (wb ? wb + ((w) - m->params) : NULL)

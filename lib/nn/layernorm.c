@@ -53,6 +53,7 @@ void rad_layernorm_backward(float *dx, float *dw, float *db, const float *dy, co
 			dxr[j] += rs * (dr[j] * w[j] - sg - xh * sgx);
 		}
 	}
+	if (!dw) return;   /* a frozen norm (under an adapter) has no gradient */
 	#pragma omp parallel for schedule(static)
 	for (int j0 = 0; j0 < c; j0 += RAD_COLS) {
 		int j1 = j0 + RAD_COLS < c ? j0 + RAD_COLS : c;

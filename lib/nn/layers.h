@@ -29,7 +29,7 @@ void rad_colsum_add(float *db, const float *dy, int n, int c);
 /* layernorm.c — y = (x - mean) * rstd * w + b over the last dim C; mean, rstd [N] saved. */
 void rad_layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w,
                            const float *b, int n, int c, float eps);
-/* dx[N,C] += (accumulates into the residual gradient); dw, db += */
+/* dx[N,C] += (accumulates into the residual gradient); dw, db += (NULL: frozen) */
 void rad_layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                             const float *mean, const float *rstd, const float *w, int n, int c);
 
@@ -63,7 +63,7 @@ void rad_attention_backward(float *dqkv, float *work, const float *dout, const f
 int rad_logprobs_chunk(int v);
 void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const rad_bf16 *wh,
                           const int32_t *target, int m, int c, int v, float *scratch, int rows);
-/* Given dlogp[M] (d loss / d logp of each row): dx[M,C] written, dw[V,C] += . */
+/* Given dlogp[M] (d loss / d logp of each row): dx[M,C] written, dw[V,C] += (NULL: frozen). */
 void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *lse, const float *x,
                            const float *w, const rad_bf16 *wh, const int32_t *target, int m, int c, int v,
                            float *scratch, int rows);

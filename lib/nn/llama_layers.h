@@ -10,7 +10,7 @@
 
 /* rmsnorm.c — y = x rstd w over the last dim C, rstd = 1/sqrt(mean(x^2) + eps) saved [N]. */
 void rad_rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, int n, int c, float eps);
-/* dx[N,C] += (accumulates, like LayerNorm's); dw[C] += */
+/* dx[N,C] += (accumulates, like LayerNorm's); dw[C] += (NULL: frozen) */
 void rad_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *rstd,
                           const float *w, int n, int c);
 
@@ -18,7 +18,8 @@ void rad_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
  * is normalised with qw[D], each of the G key heads with kw[D]; v is copied.  rstd [N*(H+G)]. */
 void rad_qknorm_forward(float *qkv, float *rstd, const float *raw, const float *qw, const float *kw,
                         int n, int h, int g, int d, float eps);
-/* draw[N,(H+2G)*D] written (v part copied from dqkv; draw may alias dqkv); dqw, dkw += */
+/* draw[N,(H+2G)*D] written (v part copied from dqkv; draw may alias dqkv); dqw, dkw +=
+ * (both NULL: frozen) */
 void rad_qknorm_backward(float *draw, float *dqw, float *dkw, const float *dqkv, const float *raw,
                          const float *rstd, const float *qw, const float *kw, int n, int h, int g, int d);
 

@@ -12,6 +12,7 @@
 #include "base/cli.h"
 #include "nn/layers.h"
 #include "nn/llama_layers.h"
+#include "nn/lora.h"
 #include "nn/model.h"
 #include "base/rng.h"
 
@@ -254,7 +255,10 @@ rad_model *rad_model_new(const rad_model_config *c, const char **err)
 
 void rad_model_enable_grads(rad_model *m)
 {
-	if (!m->grads) {
+	m->train = 1;
+	if (m->lora) {
+		rad_lora_enable_grads(m->lora);
+	} else if (!m->grads) {
 		m->grads = rad_calloc(m->nparams, sizeof(float));
 		weights_at(m, &m->g, m->grads, 0);
 	}
@@ -262,7 +266,21 @@ void rad_model_enable_grads(rad_model *m)
 
 void rad_model_zero_grads(rad_model *m)
 {
-	if (m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+	rad_trainable t = rad_model_trainable(m);
+	if (t.grads) memset(t.grads, 0, t.n * sizeof(float));
+}
+
+void rad_model_attach_lora(rad_model *m, rad_lora *lo)
+{
+	rad_lora_free(m->lora);
+	m->lora = lo;
+}
+
+rad_trainable rad_model_trainable(const rad_model *m)
+{
+	if (m->lora)
+		return (rad_trainable){m->lora->nparams, m->lora->params, m->lora->grads, m->lora->ntensors, m->lora->tensors};
+	return (rad_trainable){m->nparams, m->params, m->grads, m->ntensors, m->tensors};
 }
 
 void rad_model_set_threads(rad_model *m, int threads)
@@ -408,6 +426,7 @@ void rad_model_free(rad_model *m)
 	free(m->tensors);
 	free(m->w.layer);
 	free(m->g.layer);
+	rad_lora_free(m->lora);
 	free(m);
 }
 
@@ -511,24 +530,27 @@ static void layer_forward(rad_model *m, rad_acts *a, const rad_bf16 *wb, int l, 
 	int n = a->n, C = c->dim, H = c->n_heads, G = c->n_kv_heads, D = c->head_dim, F = c->ffn_dim;
 	int W = (H + 2 * G) * D, HD = H * D, FU = c->mlp == RAD_MLP_SWIGLU ? 2 * F : F;
 	const rad_layer_weights *y = &m->w.layer[l];
+	rad_lora *lo = m->lora;   /* each product plus the adapter's modules at that site */
 	norm(c, a->n1, a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n);
-	if (c->qk_norm) {
-		rad_matmul_forward(a->qkvr[i], a->n1, y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
+	float *proj = c->qk_norm ? a->qkvr[i] : a->qkv[i];   /* q, k, v before the q/k norms */
+	rad_matmul_forward(proj, a->n1, y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_QKV, proj, W, a->n1, n, m->train);
+	if (c->qk_norm)
 		rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
-	} else {
-		rad_matmul_forward(a->qkv[i], a->n1, y->wqkv, half(m, wb, y->wqkv), y->bqkv, n, C, W);
-	}
 	if (c->pos == RAD_POS_ROPE) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
 	rad_attention_forward(a->ao[i], a->alse[i], a->qkv[i], a->off, a->len, a->nseq, H, G, D, wb != NULL);
 	rad_matmul_forward(a->tmp, a->ao[i], y->wo, half(m, wb, y->wo), y->bo, n, HD, C);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_O, a->tmp, C, a->ao[i], n, m->train);
 	float *mid = a->mid[i], *tmp = a->tmp;
 	#pragma omp parallel for schedule(static)
 	for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
 	norm(c, a->n2, a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n);
 	rad_matmul_forward(a->up[i], a->n2, y->w_up, half(m, wb, y->w_up), y->b_up, n, C, FU);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_UP, a->up[i], FU, a->n2, n, m->train);
 	activate(c, a->act, a->up[i], n);
 	if (!xo) return;
 	rad_matmul_forward(tmp, a->act, y->w_down, half(m, wb, y->w_down), y->b_down, n, F, C);
+	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_DOWN, tmp, C, a->act, n, m->train);
 	#pragma omp parallel for schedule(static)
 	for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
 }
@@ -547,7 +569,7 @@ static const char *forward(rad_model *m, const rad_batch *b, double *seq_logp, i
 			snprintf(msg, sizeof msg, "sequence %d: token %d to score is outside its %d tokens", s, score_at[s], b->seq_len[s]);
 			return msg;
 		}
-	int keep = m->grads != NULL;
+	int keep = m->train;
 	int n = 0, mt = 0, T = b->cols;
 	for (int s = 0; s < b->nseq; s++) {
 		n += b->seq_len[s];
@@ -641,7 +663,8 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 {
 	const rad_model_config *c = &m->cfg;
 	rad_acts *a = m->acts;
-	if (!m->grads || !a || !a->keep) {
+	rad_lora *lo = m->lora;
+	if (!m->train || !a || !a->keep) {
 		fprintf(stderr, "rad_model_backward: no saved forward (enable grads before the forward)\n");
 		abort();
 	}
@@ -690,26 +713,32 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 			float *dgu = a->b1;
 			dact = a->b3;
 			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, y->w_down, half(m, wb, y->w_down), n, F, C, 0);
+			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_DOWN, dact, dres, C, a->act, n, 1);
 			rad_swiglu_backward(dgu, dact, a->up[i], n, F);
 			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2, y->w_up, half(m, wb, y->w_up), n, C, 2 * F, 0);
+			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_UP, dn, dgu, 2 * F, a->n2, n, 1);
 		} else {
 			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, y->w_down, half(m, wb, y->w_down), n, F, C, 0);
+			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_DOWN, dact, dres, C, a->act, n, 1);
 			rad_gelu_backward(dact, dact, a->up[i], (size_t)n * F);
 			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2, y->w_up, half(m, wb, y->w_up), n, C, F, 0);
+			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_UP, dn, dact, F, a->n2, n, 1);
 		}
 		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[i], a->n2r[i], y->norm2_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[i], a->n2m[i], a->n2r[i], y->norm2_w, n, C);
 		/* attention: mid = res[l] + proj(attn(qkv(norm1(res[l])))) */
 		float *dao = a->b2, *dqkv = a->b1;
 		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[i], y->wo, half(m, wb, y->wo), n, HD, C, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_O, dao, dres, C, a->ao[i], n, 1);
 		rad_attention_backward(dqkv, a->awork, dao, a->ao[i], a->qkv[i], a->alse[i], a->off, a->len, a->nseq, H, G, D,
 		                       wb != NULL);
 		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
 		if (c->qk_norm)
 			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[i], a->qkr[i], y->q_norm, y->k_norm, n, H, G, D);
 		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1, y->wqkv, half(m, wb, y->wqkv), n, C, W, 0);
+		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_QKV, dn, dqkv, W, a->n1, n, 1);
 		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[i], y->norm1_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[i], a->n1r[i], y->norm1_w, n, C);
 	}
-	rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
+	if (g->wte) rad_embedding_backward(g->wte, rope ? NULL : g->wpe, dres, a->tok, a->pos, n, C);
 }

@@ -117,15 +117,18 @@ typedef struct rad_weights {
 } rad_weights;
 
 typedef struct rad_acts rad_acts;        /* saved activations of the last forward */
+typedef struct rad_lora rad_lora;        /* low-rank adapters (nn/lora.h) */
 
 typedef struct rad_model {
 	rad_model_config cfg;
 	size_t nparams;
 	float *params;                /* [nparams] fp32 master weights */
-	float *grads;                 /* [nparams] or NULL (rad_model_enable_grads) */
+	float *grads;                 /* [nparams] or NULL: not trained, or frozen under an adapter */
 	int ntensors;
 	rad_model_tensor *tensors;
-	rad_weights w, g;             /* views into params and grads */
+	rad_weights w, g;             /* views into params and grads (g all NULL without grads) */
+	rad_lora *lora;               /* an adapter the forward adds (rad_model_attach_lora), or NULL */
+	int train;                    /* the forward keeps what the backward needs (rad_model_enable_grads) */
 	rad_acts *acts;
 	int threads;
 	int compute;                  /* enum rad_compute (engine.h): what the products take */
@@ -135,15 +138,31 @@ typedef struct rad_model {
 	int bf16_stale;               /* params changed since params_bf16 was made */
 } rad_model;
 
+/* The parameters a training run updates, whichever they are: every weight of the model,
+ * or, with an adapter attached, the adapter's A and B only (the base frozen: it has no
+ * gradient and no optimizer moments).  The optimizer, clipping, gradient dumps and
+ * checkpoints work on this set. */
+typedef struct rad_trainable {
+	size_t n;
+	float *params, *grads;        /* [n]; grads NULL before rad_model_enable_grads */
+	int ntensors;
+	const rad_model_tensor *tensors;   /* names, shapes, offsets, decay */
+} rad_trainable;
+
 /* A zeroed model of configuration c (check it first); NULL + *err when c is not runnable. */
 rad_model *rad_model_new(const rad_model_config *c, const char **err);
 void rad_model_free(rad_model *m);
 /* GPT-2's initialisation: N(0, 0.02) for weights and embeddings, N(0, 0.02/sqrt(2L)) for
  * the projections into the residual stream, zero biases, unit norm weights; seeded. */
 void rad_model_init(rad_model *m, uint64_t seed);
-/* Allocates and zeroes grads. */
+/* Training mode: the forward keeps its activations, and the trainable set (below) gets
+ * zeroed gradients. */
 void rad_model_enable_grads(rad_model *m);
 void rad_model_zero_grads(rad_model *m);
+/* Gives the model an adapter (which it owns and frees): the base becomes frozen.  Call
+ * before rad_model_enable_grads. */
+void rad_model_attach_lora(rad_model *m, rad_lora *lo);
+rad_trainable rad_model_trainable(const rad_model *m);
 /* Sets the OpenMP thread count, which the engine uses too (0 = leave as is). */
 void rad_model_set_threads(rad_model *m, int threads);
 /* fp32 (the default) or bf16 products: bf16 inputs, fp32 sums, with fp32 master weights,
@@ -168,8 +187,8 @@ const char *rad_model_load(rad_model **out, const char *dir);
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype);
 
 /* Forward over a batch.  seq_logp[S] gets each sequence's summed completion log-prob
- * (double), seq_ntok[S] its completion token count (either may be NULL).  With grads
- * enabled the activations are kept for rad_model_backward.  Returns NULL or a message
+ * (double), seq_ntok[S] its completion token count (either may be NULL).  In training
+ * mode the activations are kept for rad_model_backward.  Returns NULL or a message
  * (token id >= V, position >= ctx, ...), naming the sequence. */
 const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp, int32_t *seq_ntok);
 /* A classification model's scores (a reward model's): the forward over the batch, then
@@ -178,7 +197,8 @@ const char *rad_model_forward(rad_model *m, const rad_batch *b, double *seq_logp
  * scores[S, num_labels].  Returns NULL or a message. */
 const char *rad_model_score(rad_model *m, const rad_batch *b, const int32_t *at, float *scores);
 /* Backward of the last forward: given dloss/dseq_logp[S] (what lib/loss.c computes), adds
- * the gradient of the loss to m->grads.  Needs grads enabled before the forward. */
+ * the gradient of the loss to the trainable set's grads.  Needs training mode before the
+ * forward. */
 void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_logp);
 
 /* Generation (forward only, a key/value cache per slot).  The cache holds, for each of

@@ -581,6 +581,7 @@ const char *rad_model_load(rad_model **out, const char *dir)
 			snprintf(msg, sizeof msg, "%s: %s", file, e);
 			goto fail;
 		}
+		rad_st_release(s);
 	}
 	for (int f = 0; f < sh.n; f++)
 		for (int i = 0; i < sh.st[f].n; i++) {
@@ -606,12 +607,10 @@ fail:
  * old checkpoint, if any, as it was. */
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 {
-	static __thread char msg[3072];
-	char cfg[1024], cfg_tmp[1100], st[1024], st_tmp[1100];
+	char cfg[1024], cfg_tmp[1100], st[1024];
 	snprintf(cfg, sizeof cfg, "%s/config.json", dir);
 	snprintf(cfg_tmp, sizeof cfg_tmp, "%s.tmp", cfg);
 	snprintf(st, sizeof st, "%s/model.safetensors", dir);
-	snprintf(st_tmp, sizeof st_tmp, "%s.tmp", st);
 	const char *e = rad_model_config_write(&m->cfg, dtype, cfg_tmp);
 	if (e) return e;
 	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
@@ -626,17 +625,7 @@ const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 		o[i].cols = t->cols;
 		o[i].transposed = t->transposed;
 	}
-	e = rad_st_write(st_tmp, o, m->ntensors, dtype, NULL);   /* removes its file on failure */
+	e = rad_st_write_beside(st, o, m->ntensors, dtype, cfg_tmp, cfg);
 	free(o);
-	if (e) {
-		unlink(cfg_tmp);
-		return e;
-	}
-	if (rename(st_tmp, st) != 0 || rename(cfg_tmp, cfg) != 0) {
-		snprintf(msg, sizeof msg, "%s: %s", dir, strerror(errno));
-		unlink(st_tmp);
-		unlink(cfg_tmp);
-		return msg;
-	}
-	return NULL;
+	return e;
 }

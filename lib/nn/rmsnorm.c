@@ -47,6 +47,7 @@ void rad_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
 	#pragma omp parallel for schedule(static)
 	for (int t = 0; t < n; t++)
 		row_back(dx + (size_t)t * c, dy + (size_t)t * c, x + (size_t)t * c, rstd[t], w, c, 1);
+	if (!dw) return;   /* a frozen norm (under an adapter) has no gradient */
 	#pragma omp parallel for schedule(static)
 	for (int j0 = 0; j0 < c; j0 += RAD_COLS) {
 		int j1 = j0 + RAD_COLS < c ? j0 + RAD_COLS : c;
@@ -82,7 +83,7 @@ void rad_qknorm_backward(float *draw, float *dqw, float *dkw, const float *dqkv,
 {
 	int w = (h + 2 * g) * d;
 	/* weight gradients first (they read dqkv, which draw may overwrite) */
-	for (int t = 0; t < n; t++)
+	for (int t = 0; dqw && t < n; t++)
 		for (int i = 0; i < h + g; i++) {
 			const float *x = raw + (size_t)t * w + (size_t)i * d, *dy = dqkv + (size_t)t * w + (size_t)i * d;
 			float rs = rstd[(size_t)t * (h + g) + i], *dwt = i < h ? dqw : dkw;

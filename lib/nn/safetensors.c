@@ -180,6 +180,15 @@ const char *rad_st_to_f32(const rad_st_tensor *t, float *dst)
 	return msg;
 }
 
+void rad_st_release(const rad_st_tensor *t)
+{
+	/* the mapping starts on a page, so its pages are the address space's */
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)t->data, hi = lo + t->bytes;
+	lo = (lo + pg - 1) / pg * pg;   /* pages wholly inside [data, data + bytes) */
+	hi = hi / pg * pg;
+	if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void rad_st_close(rad_st *st)
 {
 	if (st->map) munmap(st->map, st->size);
@@ -256,6 +265,26 @@ const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype
 	if (bad) {
 		snprintf(msg, sizeof msg, "%s: write failed: %s", path, strerror(errno));
 		if (regular) unlink(path);   /* a truncated file must not pass for a checkpoint */
+		return msg;
+	}
+	return NULL;
+}
+
+const char *rad_st_write_beside(const char *path, const rad_st_out *t, int n, int dtype, const char *cfg_tmp,
+                                const char *cfg)
+{
+	static __thread char msg[2400];
+	char tmp[1100];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	const char *e = rad_st_write(tmp, t, n, dtype, NULL);   /* removes its file on failure */
+	if (e) {
+		unlink(cfg_tmp);
+		return e;
+	}
+	if (rename(tmp, path) != 0 || rename(cfg_tmp, cfg) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		unlink(cfg_tmp);
 		return msg;
 	}
 	return NULL;

@@ -36,6 +36,10 @@ const char *rad_st_open(rad_st *st, const char *path);
 const rad_st_tensor *rad_st_find(const rad_st *st, const char *name);
 /* Converts the tensor to fp32 into dst[numel]; NULL or a message (unsupported dtype). */
 const char *rad_st_to_f32(const rad_st_tensor *t, float *dst);
+/* Gives back the mapped pages that lie wholly inside t's bytes once they are converted:
+ * a loader that copies every tensor then holds the weights once, not twice (the mapping's
+ * pages count in the resident set until dropped).  Reading t again stays correct. */
+void rad_st_release(const rad_st_tensor *t);
 void rad_st_close(rad_st *st);
 
 float rad_bf16_to_f32(uint16_t h);
@@ -59,5 +63,11 @@ typedef struct rad_st_out {
  * NULL).  Writes path directly (callers rename); fsyncs.  NULL or a message; on failure
  * (a full disk) the partial file is removed. */
 const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype, const char *const *meta_kv);
+
+/* A checkpoint's weights and its configuration appear together or not at all: writes the
+ * tensors to path.tmp, then renames it to path and cfg_tmp (a configuration already
+ * written) to cfg.  On failure both temporaries are removed.  NULL or a message. */
+const char *rad_st_write_beside(const char *path, const rad_st_out *t, int n, int dtype, const char *cfg_tmp,
+                                const char *cfg);
 
 #endif

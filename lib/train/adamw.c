@@ -22,25 +22,25 @@ void rad_adamw_free(rad_adamw *a)
 	a->m = a->v = NULL;
 }
 
-void rad_adamw_step(rad_adamw *a, rad_model *m, double lr, float gscale)
+void rad_adamw_step(rad_adamw *a, const rad_trainable *tp, double lr, float gscale)
 {
-	rad_adamw_step_slice(a, m, lr, gscale, 0, m->nparams);
+	rad_adamw_step_slice(a, tp, lr, gscale, 0, tp->n);
 }
 
-void rad_adamw_step_slice(rad_adamw *a, rad_model *m, double lr, float gscale, size_t lo, size_t hi)
+void rad_adamw_step_slice(rad_adamw *a, const rad_trainable *tp, double lr, float gscale, size_t lo, size_t hi)
 {
 	a->step++;
 	double bc1 = 1 - pow(a->beta1, (double)a->step), bc2 = 1 - pow(a->beta2, (double)a->step);
 	float step_size = (float)(lr / bc1), rbc2 = (float)(1 / sqrt(bc2)), eps = (float)a->eps;
 	float b1 = (float)a->beta1, b2 = (float)a->beta2;
-	for (int i = 0; i < m->ntensors; i++) {
-		const rad_model_tensor *t = &m->tensors[i];
+	for (int i = 0; i < tp->ntensors; i++) {
+		const rad_model_tensor *t = &tp->tensors[i];
 		/* the part of the tensor inside [lo, hi) */
 		size_t from = t->off > lo ? t->off : lo, to = t->off + (size_t)t->rows * t->cols;
 		if (to > hi) to = hi;
 		if (from >= to) continue;
 		size_t n = to - from;
-		float *p = m->params + from, *g = m->grads + from, *mm = a->m + (from - lo), *vv = a->v + (from - lo);
+		float *p = tp->params + from, *g = tp->grads + from, *mm = a->m + (from - lo), *vv = a->v + (from - lo);
 		float decay = t->decay ? (float)(1 - lr * a->weight_decay) : 1.0f;
 		#pragma omp parallel for schedule(static)
 		for (size_t j = 0; j < n; j++) {

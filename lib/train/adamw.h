@@ -15,14 +15,15 @@ typedef struct rad_adamw {
 
 void rad_adamw_init(rad_adamw *a, size_t n);
 void rad_adamw_free(rad_adamw *a);
-/* One update of every weight of the model with lr; weight decay only on tensors marked
- * decay (not biases, not norm weights).  The gradient is read times gscale (clipping:
- * rad_grad_clip_scale) and left zeroed for the next step: one pass over memory. */
-void rad_adamw_step(rad_adamw *a, rad_model *m, double lr, float gscale);
-/* The same update for the weights [lo, hi) of params only, whose moments a holds (a->m[0]
- * is the moment of weight lo): one rank's slice when the optimizer state is sharded
+/* One update of every trainable parameter (nn/model.h: the model's weights, or an
+ * adapter's) with lr; weight decay only on tensors marked decay (not biases, not norm
+ * weights).  The gradient is read times gscale (clipping: rad_grad_clip_scale) and left
+ * zeroed for the next step: one pass over memory.  The moments are [p->n]. */
+void rad_adamw_step(rad_adamw *a, const rad_trainable *p, double lr, float gscale);
+/* The same update for the parameters [lo, hi) of p only, whose moments a holds (a->m[0]
+ * is the moment of parameter lo): one rank's slice when the optimizer state is sharded
  * (ZeRO stage 1); only that part of the gradient is zeroed. */
-void rad_adamw_step_slice(rad_adamw *a, rad_model *m, double lr, float gscale, size_t lo, size_t hi);
+void rad_adamw_step_slice(rad_adamw *a, const rad_trainable *p, double lr, float gscale, size_t lo, size_t hi);
 
 enum rad_schedule { RAD_SCHED_CONSTANT, RAD_SCHED_LINEAR, RAD_SCHED_COSINE };
 int rad_schedule_parse(const char *s);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "train/checkpoint.h"
 #include "base/cli.h"
+#include "nn/lora.h"
 #include "nn/safetensors.h"
 
 #define MARK ".rad-checkpoint"
@@ -18,9 +19,11 @@
 
 static __thread char msg[2400];
 
-/* The files a save writes itself, whatever it was trained from. */
-static const char *const core[] = {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json",
-                                   NULL};
+/* The files a save writes itself, whatever it was trained from: a model's, an adapter's. */
+static const char *const core_model[] = {"config.json", "model.safetensors", "optimizer.safetensors",
+                                         "trainer_state.json", NULL};
+static const char *const core_adapter[] = {"adapter_config.json", "adapter_model.safetensors", "optimizer.safetensors",
+                                           "trainer_state.json", NULL};
 
 /* A list of file names. */
 typedef struct names { char **v; int n; } names;
@@ -196,7 +199,7 @@ const char *rad_checkpoint_clear_tmp(const char *dir)
 static int copyable(const char *name)
 {
 	static const char *skip[] = {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json",
-	                             "model.safetensors.index.json", NULL};
+	                             "model.safetensors.index.json", "adapter_config.json", NULL};
 	static const char *ext[] = {".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5", ".onnx", ".tmp", ".gguf", NULL};
 	if (name[0] == '.') return 0;
 	for (int i = 0; skip[i]; i++) if (!strcmp(name, skip[i])) return 0;
@@ -246,6 +249,11 @@ static const char *write_state(const char *tmp, const rad_model *m, const rad_ad
 	json_object_set_new(j, "ref_model", json_string(st->ref_model ? h : ""));
 	hex64(h, rad_model_fingerprint(m));
 	json_object_set_new(j, "model", json_string(h));
+	if (m->lora) {   /* the adapter needs its base: which one, and where */
+		hex64(h, st->base_model);
+		json_object_set_new(j, "base_model", json_string(h));
+		json_object_set_new(j, "base_model_dir", json_string(st->base_dir ? st->base_dir : ""));
+	}
 	json_object_set(j, "options", st->options ? st->options : json_null());
 	snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
 	int rc = json_dump_file(j, p, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
@@ -256,7 +264,8 @@ static const char *write_state(const char *tmp, const rad_model *m, const rad_ad
 
 /* What a save writes (*plan, listed in its mark), copies from from_dir (*copies) and
  * carries over from the checkpoint it replaces (*carry). */
-static void plan_save(const char *dir, const char *from_dir, names *plan, names *copies, names *carry)
+static void plan_save(const char *dir, const char *from_dir, const char *const *core, names *plan, names *copies,
+                      names *carry)
 {
 	*plan = *copies = *carry = (names){0};
 	for (int i = 0; core[i]; i++) names_add(plan, core[i]);
@@ -290,13 +299,15 @@ static const char *fill(const char *tmp, const char *dir, const char *from_dir, 
 	char p[1400], q[1400];
 	const char *e;
 	names plan, copies, carry;
-	plan_save(dir, from_dir, &plan, &copies, &carry);
+	plan_save(dir, from_dir, m->lora ? core_adapter : core_model, &plan, &copies, &carry);
 	if ((e = mark_write(tmp, &plan))) goto out;
-	if ((e = rad_model_save(m, tmp, dtype))) goto out;
+	if ((e = m->lora ? rad_lora_save(m->lora, &m->cfg, tmp, dtype, st->base_dir) : rad_model_save(m, tmp, dtype)))
+		goto out;
 	snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
+	int64_t n = (int64_t)rad_model_trainable(m).n;
 	rad_st_out o[2] = {
-		{"exp_avg", 1, {(int64_t)m->nparams, 1}, opt->m, (int64_t)m->nparams, 1, 0},
-		{"exp_avg_sq", 1, {(int64_t)m->nparams, 1}, opt->v, (int64_t)m->nparams, 1, 0},
+		{"exp_avg", 1, {n, 1}, opt->m, n, 1, 0},
+		{"exp_avg_sq", 1, {n, 1}, opt->v, n, 1, 0},
 	};
 	if ((e = rad_st_write(p, o, 2, RAD_ST_F32, NULL))) goto out;
 	if ((e = write_state(tmp, m, opt, st))) goto out;
@@ -395,6 +406,13 @@ const char *rad_checkpoint_load_state(const char *dir, const rad_model *m, rad_a
 		snprintf(msg, sizeof msg, "%s: malformed trainer state (or one from an older rad, which cannot be resumed)", p);
 		return msg;
 	}
+	if (m->lora && !parse_hex(json_string_value(json_object_get(j, "base_model")), &st->base_model)) {
+		json_decref(j);
+		snprintf(msg, sizeof msg, "%s: an adapter checkpoint without its base model's fingerprint", p);
+		return msg;
+	}
+	const char *bd = json_string_value(json_object_get(j, "base_model_dir"));
+	st->base_dir = m->lora && bd ? rad_strdup(bd) : NULL;
 	st->step = (long)json_integer_value(json_object_get(j, "step"));
 	st->batches = (long)json_integer_value(json_object_get(j, "batches"));
 	opt->step = (long)json_integer_value(json_object_get(j, "adam_step"));
@@ -405,14 +423,62 @@ const char *rad_checkpoint_load_state(const char *dir, const rad_model *m, rad_a
 	const char *e = rad_st_open(&s, p);
 	if (e) return e;
 	const rad_st_tensor *a = rad_st_find(&s, "exp_avg"), *b = rad_st_find(&s, "exp_avg_sq");
-	if (!a || !b || a->numel != (int64_t)m->nparams || b->numel != (int64_t)m->nparams || a->dtype != RAD_ST_F32 ||
-	    b->dtype != RAD_ST_F32) {
+	int64_t n = (int64_t)rad_model_trainable(m).n;
+	if (!a || !b || a->numel != n || b->numel != n || a->dtype != RAD_ST_F32 || b->dtype != RAD_ST_F32) {
 		rad_st_close(&s);
-		snprintf(msg, sizeof msg, "%s: exp_avg and exp_avg_sq must be F32 [%zu]", p, m->nparams);
+		snprintf(msg, sizeof msg, "%s: exp_avg and exp_avg_sq must be F32 [%lld]", p, (long long)n);
 		return msg;
 	}
 	rad_st_to_f32(a, opt->m);
 	rad_st_to_f32(b, opt->v);
 	rad_st_close(&s);
 	return NULL;
+}
+
+int rad_checkpoint_has_adapter(const char *dir)
+{
+	char p[1200];
+	snprintf(p, sizeof p, "%s/adapter_config.json", dir);
+	return access(p, F_OK) == 0;
+}
+
+const char *rad_checkpoint_base(const char *dir, uint64_t *fp, char **base_dir)
+{
+	char p[1200];
+	json_error_t je;
+	*base_dir = NULL;
+	snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+	json_t *j = json_load_file(p, 0, &je);
+	if (!j) { snprintf(msg, sizeof msg, "%s:%d: %s", p, je.line, je.text); return msg; }
+	const char *bd = json_string_value(json_object_get(j, "base_model_dir"));
+	int ok = parse_hex(json_string_value(json_object_get(j, "base_model")), fp) && bd;
+	if (ok) *base_dir = rad_strdup(bd);
+	json_decref(j);
+	if (!ok) { snprintf(msg, sizeof msg, "%s: an adapter checkpoint without its base model (base_model, base_model_dir)", p); return msg; }
+	return NULL;
+}
+
+const char *rad_checkpoint_copy_extras(const char *from_dir, const char *dir)
+{
+	names files;
+	int n_other;
+	char other[256], p[1400], q[1400], qt[1500];
+	if (list_dir(from_dir, &files, &n_other, other) != 0) {
+		snprintf(msg, sizeof msg, "%s: %s", from_dir, strerror(errno));
+		return msg;
+	}
+	const char *e = NULL;
+	for (int i = 0; i < files.n && !e; i++) {
+		if (!copyable(files.v[i])) continue;
+		snprintf(p, sizeof p, "%s/%s", from_dir, files.v[i]);
+		snprintf(q, sizeof q, "%s/%s", dir, files.v[i]);
+		snprintf(qt, sizeof qt, "%s.tmp", q);
+		if (!(e = copy_file(p, qt)) && rename(qt, q) != 0) {
+			snprintf(msg, sizeof msg, "%s: %s", q, strerror(errno));
+			e = msg;
+		}
+		if (e) unlink(qt);
+	}
+	names_free(&files);
+	return e;
 }

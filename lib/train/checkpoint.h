@@ -1,10 +1,14 @@
 /* train/checkpoint.h — training checkpoints: an HF model directory plus what resuming needs.
  *
- *   DIR/config.json, DIR/model.safetensors     the model (loads in transformers)
- *   DIR/optimizer.safetensors                  AdamW moments exp_avg, exp_avg_sq [nparams]
+ *   DIR/config.json, DIR/model.safetensors     the model (loads in transformers), or with
+ *   DIR/adapter_config.json,                   an adapter (nn/lora.h) the adapter alone, in
+ *   DIR/adapter_model.safetensors              PEFT's layout (loads in PEFT)
+ *   DIR/optimizer.safetensors                  AdamW moments exp_avg, exp_avg_sq of the
+ *                                              trainable parameters (nn/model.h)
  *   DIR/trainer_state.json                     step, batches read and their fingerprint,
  *                                              RNG, reference model, the options that
- *                                              shape the trajectory
+ *                                              shape the trajectory; with an adapter, the
+ *                                              base model's fingerprint and directory
  *   DIR/<tokenizer files>                      copied from the directory trained from
  *   DIR/.rad-checkpoint                        the mark: "rad-train-step checkpoint", then
  *                                              the names of the files the save wrote
@@ -37,16 +41,29 @@ typedef struct rad_train_state {
 	rad_rng rng;
 	uint64_t ref_model;      /* fingerprint the reference log-probs must come from (0: none) */
 	json_t *options;         /* the options that shape the trajectory (owned; NULL: not known) */
+	uint64_t base_model;     /* with an adapter: the fingerprint of the frozen base */
+	char *base_dir;          /* with an adapter: where the base is (owned; NULL: no adapter) */
 } rad_train_state;
 
-/* Writes the checkpoint (model in dtype RAD_ST_F32 / RAD_ST_BF16); copies tokenizer and
- * other small files from from_dir when it is not dir itself.  NULL or a message. */
+/* Writes the checkpoint (model or adapter in dtype RAD_ST_F32 / RAD_ST_BF16); copies
+ * tokenizer and other small files from from_dir when it is not dir itself.  NULL or a
+ * message. */
 const char *rad_checkpoint_save(const char *dir, const rad_model *m, const rad_adamw *opt,
                                 const rad_train_state *st, int dtype, const char *from_dir);
 /* 1 when dir holds a marked checkpoint (its mark and trainer_state.json). */
 int rad_checkpoint_exists(const char *dir);
-/* Reads the optimizer moments (opt must be initialised for m) and the state. */
+/* Reads the optimizer moments (opt must be initialised for m's trainable parameters) and
+ * the state. */
 const char *rad_checkpoint_load_state(const char *dir, const rad_model *m, rad_adamw *opt, rad_train_state *st);
+/* Copies the files of the model directory from_dir that are not weights or state
+ * (tokenizer files, generation config) into dir, each under a temporary name renamed when
+ * complete.  NULL or a message. */
+const char *rad_checkpoint_copy_extras(const char *from_dir, const char *dir);
+/* 1 when the checkpoint in dir holds an adapter rather than a model. */
+int rad_checkpoint_has_adapter(const char *dir);
+/* The base of an adapter checkpoint: its fingerprint and directory (*base_dir malloc'd);
+ * NULL or a message. */
+const char *rad_checkpoint_base(const char *dir, uint64_t *fp, char **base_dir);
 /* NULL when a checkpoint may be saved as dir (absent, empty, or a marked checkpoint of
  * regular files), else why not, naming what is in the way. */
 const char *rad_checkpoint_replaceable(const char *dir);

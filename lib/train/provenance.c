@@ -61,6 +61,19 @@ json_t *rad_train_trajectory(const rad_train_opts *o, long warmup, long total)
 	json_object_set_new(j, "adam-eps", json_real(o->adam_eps));
 	json_object_set_new(j, "weight-decay", json_real(o->weight_decay));
 	json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+	if (o->lora.rank || o->adapter_dir) {   /* an adapter: what it is and where it starts */
+		char targets[200] = "";
+		for (unsigned k = 1; k <= RAD_LORA_C_FC; k <<= 1)
+			if (o->lora.targets & k)
+				snprintf(targets + strlen(targets), sizeof targets - strlen(targets), "%s%s", *targets ? "," : "",
+				         rad_lora_kind_name(k));
+		json_object_set_new(j, "lora-rank", json_integer(o->lora.rank));
+		json_object_set_new(j, "lora-alpha", json_real(o->lora.alpha));
+		json_object_set_new(j, "lora-dropout", o->lora.dropout >= 0 ? json_real(o->lora.dropout) : json_null());
+		json_object_set_new(j, "lora-targets", *targets ? json_string(targets) : json_null());
+		json_object_set_new(j, "lora-rslora", json_boolean(o->lora.rslora));
+		json_object_set_new(j, "adapter", o->adapter_dir ? json_string(o->adapter_dir) : json_null());
+	}
 	return j;
 }
 

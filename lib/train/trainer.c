@@ -14,6 +14,8 @@
 #include "base/cli.h"
 #include "base/dist.h"
 #include "base/jsonl.h"
+#include "base/keyed.h"
+#include "nn/lora.h"
 #include "nn/model.h"
 #include "nn/safetensors.h"
 #include "train/adamw.h"
@@ -80,6 +82,7 @@ void rad_train_opts_default(rad_train_opts *o)
 		.warmup_steps = -1, .warmup_ratio = -1, .total_steps = -1, .max_steps = -1,
 		.lr = 1e-5, .clip = 1.0, .adam_beta1 = 0.9, .adam_beta2 = 0.999, .adam_eps = 1e-8,
 		.loss = {RAD_LOSS_DPO, 0.1, 0, 0},
+		.lora = {.alpha = 8, .dropout = -1},   /* PEFT's lora_alpha and lora_dropout defaults: 8, 0 */
 	};
 }
 
@@ -114,6 +117,12 @@ const char *rad_train_opts_check(const rad_train_opts *o)
 	}
 	if (o->lr * o->weight_decay >= 1) return "--lr times --weight-decay must be below 1 (the decay scales weights by 1 - lr wd)";
 	if (o->warmup_steps >= 0 && o->warmup_ratio >= 0) return "give --warmup-steps or --warmup-ratio, not both";
+	if (o->lora.dropout >= 1) return "--lora-dropout must be below 1";
+	if (!(o->lora.alpha > 0) || !isfinite(o->lora.alpha)) return "--lora-alpha must be a finite number above 0";
+	if (o->adapter_dir && (o->lora.rank || o->lora.targets || o->lora.rslora))
+		return "--adapter fixes the rank, targets and scaling: give no --lora-rank, --lora-targets or --lora-rslora with it";
+	if (!o->lora.rank && !o->adapter_dir && (o->lora.targets || o->lora.rslora || o->lora.dropout >= 0))
+		return "--lora-targets, --lora-dropout and --lora-rslora need --lora-rank (or --adapter)";
 	return NULL;
 }
 
@@ -135,7 +144,7 @@ static void save(rad_trainer *t)
 	if (t->o.no_save) return;
 	rad_adamw whole = t->opt;
 	if (t->slice) {
-		size_t n = t->rank ? 0 : t->m->nparams;
+		size_t n = t->rank ? 0 : rad_model_trainable(t->m).n;
 		whole.m = rad_malloc(sizeof(float) * (n + 1));
 		whole.v = rad_malloc(sizeof(float) * (n + 1));
 		rad_dist_collect_f32(t->opt.m, whole.m, t->slice);
@@ -184,6 +193,51 @@ static char *out_path(const char *dir)
 	return p;
 }
 
+/* A new adapter on the base just loaded (PEFT's initialisation), or the one --adapter names. */
+static void start_adapter(rad_trainer *t)
+{
+	const rad_train_opts *o = &t->o;
+	rad_lora *lo;
+	const char *e;
+	if (o->adapter_dir) {
+		if ((e = rad_lora_load(&lo, &t->m->cfg, o->adapter_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		if (o->lora.dropout >= 0) lo->o.dropout = o->lora.dropout;
+	} else {
+		rad_lora_opts lopt = o->lora;
+		if (!lopt.targets) lopt.targets = rad_lora_default_targets(&t->m->cfg);
+		if (lopt.dropout < 0) lopt.dropout = 0;
+		if (!(lo = rad_lora_new(&t->m->cfg, &lopt, &e))) rad_usage_error("LoRA: %s", e);
+		rad_lora_init(lo, o->seed);
+	}
+	rad_model_attach_lora(t->m, lo);
+	t->st.base_model = rad_model_fingerprint(t->m);
+	char *abs = realpath(o->model_dir, NULL);   /* found again from any directory on --resume */
+	t->st.base_dir = abs ? abs : rad_strdup(o->model_dir);
+}
+
+/* --resume of an adapter checkpoint: its base (--model, else the directory it recorded),
+ * which must be the one it was trained on, then the adapter and the optimizer state. */
+static void resume_adapter(rad_trainer *t)
+{
+	uint64_t fp;
+	char *recorded;
+	const char *e = rad_checkpoint_base(t->out, &fp, &recorded);
+	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	const char *base = t->o.model_dir ? t->o.model_dir : recorded;
+	if ((e = rad_model_load(&t->m, base))) rad_die(RAD_EXIT_DATA, NULL, "the adapter's base model: %s", e);
+	if (rad_model_fingerprint(t->m) != fp)
+		rad_die(RAD_EXIT_DATA, base, "not the base model the adapter in %s was trained on (fingerprint %016" PRIx64
+		        ", the checkpoint's %016" PRIx64 ")", t->out, rad_model_fingerprint(t->m), fp);
+	free(recorded);
+	rad_lora *lo;
+	if ((e = rad_lora_load(&lo, &t->m->cfg, t->out))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	rad_model_attach_lora(t->m, lo);
+	rad_adamw_init(&t->opt, rad_model_trainable(t->m).n);
+	if ((e = rad_checkpoint_load_state(t->out, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+	t->from_dir = t->out;
+	t->last_saved = t->st.step;
+}
+
 /* Rank 0's start: the output directory claimed, the model or the checkpoint loaded. */
 static void open_files(rad_trainer *t)
 {
@@ -195,7 +249,9 @@ static void open_files(rad_trainer *t)
 	                    (e = rad_checkpoint_replaceable(t->out))))
 		rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 	t->resumed = o->resume && rad_checkpoint_exists(t->out);
-	if (t->resumed) {
+	if (t->resumed && rad_checkpoint_has_adapter(t->out)) {
+		resume_adapter(t);
+	} else if (t->resumed) {
 		if ((e = rad_model_load(&t->m, t->out))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		rad_adamw_init(&t->opt, t->m->nparams);
 		if ((e = rad_checkpoint_load_state(t->out, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
@@ -204,7 +260,8 @@ static void open_files(rad_trainer *t)
 	} else {
 		if (!o->model_dir) rad_usage_error("--model DIR is required");
 		if ((e = rad_model_load(&t->m, o->model_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
-		rad_adamw_init(&t->opt, t->m->nparams);
+		if (o->lora.rank || o->adapter_dir) start_adapter(t);
+		rad_adamw_init(&t->opt, rad_model_trainable(t->m).n);
 		rad_rng_seed(&t->st.rng, o->seed);
 		if (o->ref_dir) {
 			rad_model *r = NULL;
@@ -276,7 +333,12 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o)
 	rad_rec_init(&t->rec);
 	if (t->rank == 0) open_files(t);
 	else rad_progress_on = 0;   /* rank 0 shows the progress of the job */
-	if (t->ranks > 1) share_start(t);
+	if (t->ranks > 1) {
+		/* the ranks share the base's weights and moments only; an adapter would need its own */
+		if (o->lora.rank || o->adapter_dir || (t->m && t->m->lora))
+			rad_usage_error("LoRA under mpirun is not built yet: train an adapter in one process");
+		share_start(t);
+	}
 	rad_model_set_threads(t->m, o->threads);
 	rad_model_set_compute(t->m, o->compute);
 	rad_model_set_recompute(t->m, o->recompute);
@@ -370,16 +432,16 @@ static goal_stat *goal_get(rad_trainer *t, const char *g)
 static void dump_grads(rad_trainer *t)
 {
 	t->dumped = 1;
-	if (t->slice) rad_dist_gather_slices_f32(t->m->grads, t->slice);   /* the summed gradient, whole */
+	rad_trainable p = rad_model_trainable(t->m);
+	if (t->slice) rad_dist_gather_slices_f32(p.grads, t->slice);   /* the summed gradient, whole */
 	if (t->rank) return;
-	const rad_model *m = t->m;
-	rad_st_out *o = rad_calloc(m->ntensors, sizeof *o);
-	for (int i = 0; i < m->ntensors; i++) {
-		const rad_model_tensor *mt = &m->tensors[i];
-		o[i] = (rad_st_out){mt->name, mt->ndim, {mt->shape[0], mt->shape[1]}, m->grads + mt->off, mt->rows, mt->cols,
+	rad_st_out *o = rad_calloc(p.ntensors, sizeof *o);
+	for (int i = 0; i < p.ntensors; i++) {
+		const rad_model_tensor *mt = &p.tensors[i];
+		o[i] = (rad_st_out){mt->name, mt->ndim, {mt->shape[0], mt->shape[1]}, p.grads + mt->off, mt->rows, mt->cols,
 		                    mt->transposed};
 	}
-	const char *e = rad_st_write(t->o.dump_grads, o, m->ntensors, RAD_ST_F32, NULL);
+	const char *e = rad_st_write(t->o.dump_grads, o, p.ntensors, RAD_ST_F32, NULL);
 	free(o);
 	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 }
@@ -462,16 +524,15 @@ static double sum_step(rad_trainer *t)
 
 /* The gradient summed over the ranks, and its global norm.  With the optimizer sharded
  * each rank needs the sum over its slice only (a reduce-scatter: half an all-reduce). */
-static double sum_gradient(rad_trainer *t)
+static double sum_gradient(rad_trainer *t, const rad_trainable *p)
 {
-	rad_model *m = t->m;
 	if (!t->slice) {
-		rad_dist_sum_f32(m->grads, m->nparams);
-		return rad_grad_norm(m->grads, m->nparams);
+		rad_dist_sum_f32(p->grads, p->n);
+		return rad_grad_norm(p->grads, p->n);
 	}
-	rad_dist_sum_slice_f32(m->grads, t->slice);
+	rad_dist_sum_slice_f32(p->grads, t->slice);
 	size_t lo = t->slice[t->rank], hi = t->slice[t->rank + 1];
-	double part = rad_grad_norm(m->grads + lo, hi - lo);
+	double part = rad_grad_norm(p->grads + lo, hi - lo);
 	part *= part;
 	rad_dist_sum_f64(&part, 1);
 	return sqrt(part);
@@ -479,36 +540,35 @@ static double sum_gradient(rad_trainer *t)
 
 /* AdamW on the summed gradient: every rank applies the same update to all the weights,
  * or, sharded, to its slice, whose new values then go to every rank. */
-static void apply(rad_trainer *t, double lr, float gscale)
+static void apply(rad_trainer *t, const rad_trainable *p, double lr, float gscale)
 {
-	rad_model *m = t->m;
 	if (!t->slice) {
-		rad_adamw_step(&t->opt, m, lr, gscale);   /* zeroes the gradient */
+		rad_adamw_step(&t->opt, p, lr, gscale);   /* zeroes the gradient */
 		return;
 	}
 	size_t lo = t->slice[t->rank], hi = t->slice[t->rank + 1];
-	rad_adamw_step_slice(&t->opt, m, lr, gscale, lo, hi);
-	memset(m->grads, 0, sizeof(float) * lo);
-	memset(m->grads + hi, 0, sizeof(float) * (m->nparams - hi));
-	rad_dist_gather_slices_f32(m->params, t->slice);
+	rad_adamw_step_slice(&t->opt, p, lr, gscale, lo, hi);
+	memset(p->grads, 0, sizeof(float) * lo);
+	memset(p->grads + hi, 0, sizeof(float) * (p->n - hi));
+	rad_dist_gather_slices_f32(p->params, t->slice);
 }
 
 /* One optimizer step with what `micro` batches accumulated. */
 static void update(rad_trainer *t)
 {
-	rad_model *m = t->m;
+	rad_trainable p = rad_model_trainable(t->m);
 	double cpu = sum_step(t);
 	if (t->micro < t->o.accum) {   /* a short last accumulation: weight it as a full one */
 		float c = (float)t->o.accum / t->micro;
-		for (size_t i = 0; i < m->nparams; i++) m->grads[i] *= c;
+		for (size_t i = 0; i < p.n; i++) p.grads[i] *= c;
 		t->stats.loss *= c;
 	}
 	t->st.batches = t->consumed;
-	double gn = sum_gradient(t);
+	double gn = sum_gradient(t, &p);
 	if (!isfinite(gn)) stop_bad(t, NULL, "gradient norm", gn, 1);
 	if (t->o.dump_grads && !t->dumped) dump_grads(t);
 	double lr = rad_lr_at(t->o.schedule, t->o.lr, t->st.step, warmup_steps(t), t->total);
-	apply(t, lr, rad_grad_clip_scale(gn, t->o.clip));
+	apply(t, &p, lr, rad_grad_clip_scale(gn, t->o.clip));
 	t->st.step++;
 	if (t->rank == 0) write_metrics(t, gn, lr, cpu);
 	for (int i = 0; i < t->ngoals; i++) free(t->goals[i].goal);
@@ -563,6 +623,8 @@ static void take(rad_trainer *t, const rad_batch *b, const char *where)
 		free(has);
 	}
 	grow_scratch(t, run);
+	if (t->m->lora)   /* dropout masks keyed by seed and batch: a resumed run draws the same */
+		rad_lora_set_key(t->m->lora, rad_keyed_u64("lora-dropout", t->o.seed, &t->consumed, sizeof t->consumed));
 	if (run->npair > 0) {
 		if ((e = rad_model_forward(t->m, run, t->logp, t->ntok))) rad_die(RAD_EXIT_DATA, where, "%s", e);
 		if (!sft && t->ranks == 1) whole.chosen_tokens = 0;
@@ -685,9 +747,11 @@ void rad_trainer_finish(rad_trainer *t)
 		if (t->ranks > 1) snprintf(ranks, sizeof ranks, " (rank 0; the most of the %d ranks %.0f MiB)", t->ranks, rss_max);
 		/* the moments a rank keeps: all of them, or its slice with --shard-optimizer */
 		double moments = 2.0 * sizeof(float) * t->opt.n / (1 << 20);
-		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; checkpoint %s; "
-		         "AdamW moments %.4g MiB per rank; peak RSS %.0f MiB%s", t->st.step, t->st.step - t->start_step,
-		         t->consumed, t->skipped, t->o.no_save ? "not written" : t->o.out_dir, moments, rss, ranks);
+		rad_warn(NULL, "%ld steps (%ld this run), %ld batches read, %ld skipped on resume; %zu trainable parameters "
+		         "of %zu; checkpoint %s; AdamW moments %.4g MiB per rank; peak RSS %.0f MiB%s", t->st.step,
+		         t->st.step - t->start_step, t->consumed, t->skipped, rad_model_trainable(t->m).n,
+		         t->m->nparams + (t->m->lora ? t->m->lora->nparams : 0), t->o.no_save ? "not written" : t->o.out_dir,
+		         moments, rss, ranks);
 	}
 	if (t->log) rad_sink_close(t->log);
 	free(t->logp); free(t->dlogp); free(t->ntok); free(t->reward_c); free(t->reward_r);
@@ -697,6 +761,7 @@ void rad_trainer_finish(rad_trainer *t)
 	free(t->msg);
 	free(t->slice);
 	json_decref(t->st.options);
+	free(t->st.base_dir);
 	free(t->out);
 	rad_adamw_free(&t->opt);
 	rad_model_free(t->m);

@@ -17,6 +17,7 @@
 #define RAD_TRAINER_H
 
 #include "base/io.h"
+#include "nn/lora.h"
 #include "stream/batch.h"
 #include "stream/stream.h"
 #include "train/loss.h"
@@ -44,6 +45,10 @@ typedef struct rad_train_opts {
 	double adam_beta1, adam_beta2, adam_eps, weight_decay;
 	unsigned long long seed;
 	rad_loss_opts loss;
+	/* LoRA (nn/lora.h): a rank above 0, or an adapter to start from, trains an adapter on
+	 * the frozen base; the reference is then the base (the adapter off) */
+	rad_lora_opts lora;       /* dropout < 0: not given (an adapter's own, else 0) */
+	const char *adapter_dir;  /* start from this PEFT adapter: rank, alpha, targets are its own */
 } rad_train_opts;
 
 /* rad-train-step's defaults. */

@@ -13,9 +13,10 @@
 Written from the Hugging Face modelling semantics (rotate-half RoPE, repeat_interleave
 for grouped-query attention, RMSNorm in the weight's dtype after normalising), not from
 rad's code.  Prints ok/FAIL lines for tests/run."""
-import json, math, os, struct, sys
+import json, math, os, sys
 import numpy as np
 import torch
+from torch_common import preference_loss, read_st, records, write_st
 
 VARIANTS = {
     "llama": dict(arch="LlamaForCausalLM", hidden=16, heads=4, kv=2, head_dim=4, ffn=24, tied=False,
@@ -28,44 +29,6 @@ VARIANTS = {
                   theta=1000000.0, bias=False, scaling=None, dtype="BF16", shards=1),
 }
 VOCAB, LAYERS, CTX, EPS = 64, 2, 32, 1e-6
-
-
-def to_bf16(a):
-    u = a.astype("<f4").view("<u4").astype(np.uint64)
-    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype("<u2")
-
-
-def write_st(path, tensors, dtype):
-    head, blobs, off = {}, [], 0
-    for k, a in tensors.items():
-        b = (to_bf16(a) if dtype == "BF16" else a.astype("<f4")).tobytes()
-        head[k] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    head["__metadata__"] = {"format": "pt"}
-    h = json.dumps(head).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def read_st(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in head.items():
-        if k == "__metadata__":
-            continue
-        b, e = v["data_offsets"]
-        buf = raw[8 + n + b:8 + n + e]
-        if v["dtype"] == "BF16":
-            a = (np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            assert v["dtype"] == "F32", v["dtype"]
-            a = np.frombuffer(buf, dtype="<f4")
-        out[k] = torch.tensor(a.astype(np.float64).reshape(v["shape"]))
-    return out
 
 
 def read_dir(d):
@@ -208,10 +171,6 @@ class Model:
         return lp, nt
 
 
-def records(path):
-    return [o for o in map(json.loads, open(path)) if o.get("type") == "BTCH"]
-
-
 def main():
     mode = sys.argv[1]
     if mode == "make":
@@ -241,16 +200,7 @@ def main():
         name += " (tolerance %.2g)" % tol
     rec = records(sys.argv[3])[0]
     lp, nt = m.batch(rec)
-    S, P = len(lp), len(rec["pair_id"])
-    chosen = [s for s in range(S) if rec["seq_chosen"][s]]
-    nll = -sum(lp[s] for s in chosen) / sum(nt[s] for s in chosen)
-    ref, ls, terms = rec["ref_logp"], torch.nn.functional.logsigmoid, []
-    for p in range(P):
-        c = [s for s in range(S) if rec["seq_pair"][s] == p and rec["seq_chosen"][s]][0]
-        r = [s for s in range(S) if rec["seq_pair"][s] == p and not rec["seq_chosen"][s]][0]
-        z = beta * ((lp[c] - ref[c]) - (lp[r] - ref[r]))
-        terms.append(-(1 - eps) * ls(z) - eps * ls(-z))
-    loss = sum(terms) / P + sftw * nll
+    loss = preference_loss(rec, lp, nt, "dpo", beta, eps, sftw)
     loss.backward()
     got = json.loads(open(log_path).readline())["loss"]
     rel = abs(got - loss.item()) / abs(loss.item())

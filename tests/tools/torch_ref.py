@@ -6,29 +6,13 @@ sequence runs alone (no packing), so it also checks that rad's packed attention 
 sequences apart.  Compares the loss and every weight's gradient with what rad-train-step
 wrote (--dump-grads) for the first batch, to TOL relative (default 1e-4).  Prints ok/FAIL
 lines for tests/run."""
-import json, math, struct, sys
-import numpy as np
+import json, math, sys
 import torch
+from torch_common import preference_loss, read_st
 
 mdir, batches, grads_path, log_path, loss_kind, beta, eps, sftw = sys.argv[1:9]
 beta, eps, sftw = float(beta), float(eps), float(sftw)
 tol = float(sys.argv[9]) if len(sys.argv) > 9 else 1e-4
-
-
-def read_st(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in head.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32", v["dtype"]
-        b, e = v["data_offsets"]
-        a = np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").reshape(v["shape"])
-        out[k] = torch.tensor(a.astype(np.float64))
-    return out
-
 
 cfg = json.load(open(mdir + "/config.json"))
 W = {k: t.requires_grad_(True) for k, t in read_st(mdir + "/model.safetensors").items()}
@@ -81,21 +65,7 @@ for s in range(S):
     a, b = seq_logp(rec["tokens"][sl], rec["position"][sl], rec["targets"][sl], rec["loss_mask"][sl])
     lp.append(a)
     nt.append(b)
-chosen = [s for s in range(S) if rec["seq_chosen"][s]]
-nll = -sum(lp[s] for s in chosen) / sum(nt[s] for s in chosen)
-if loss_kind == "sft":
-    loss = nll
-else:
-    P = len(rec["pair_id"])
-    ref = rec["ref_logp"]
-    terms = []
-    for p in range(P):
-        c = [s for s in range(S) if rec["seq_pair"][s] == p and rec["seq_chosen"][s]][0]
-        r = [s for s in range(S) if rec["seq_pair"][s] == p and not rec["seq_chosen"][s]][0]
-        z = beta * ((lp[c] - ref[c]) - (lp[r] - ref[r]))
-        ls = torch.nn.functional.logsigmoid
-        terms.append(-(1 - eps) * ls(z) - eps * ls(-z))
-    loss = sum(terms) / P + sftw * nll
+loss = preference_loss(rec, lp, nt, loss_kind, beta, eps, sftw)
 loss.backward()
 
 fails = 0

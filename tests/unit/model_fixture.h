@@ -53,13 +53,13 @@ __attribute__((unused)) static void fx_batch(rad_batch *b, int rows, int cols, i
 	}
 }
 
-/* A tiny GPT-2 with weights large enough that every gradient is clearly non-zero. */
-__attribute__((unused)) static rad_model *fx_model(int vocab, int ctx, int layers, int heads, int dim, uint64_t seed, double gain)
+/* A model of configuration c, initialised with seed, then matrices times gain and
+ * vectors (biases, norms) moved by N(0, vec_sd). */
+__attribute__((unused)) static rad_model *fx_new(const rad_model_config *c, uint64_t seed, double gain, double vec_sd)
 {
-	rad_model_config c;
-	rad_model_config_gpt2(&c, vocab, ctx, layers, heads, dim);
 	const char *err = NULL;
-	rad_model *m = rad_model_new(&c, &err);
+	rad_model *m = rad_model_new(c, &err);
+	if (!m) { fprintf(stderr, "%s\n", err); abort(); }
 	rad_model_init(m, seed);
 	rad_rng r;
 	rad_rng_seed(&r, seed + 7);
@@ -67,11 +67,52 @@ __attribute__((unused)) static rad_model *fx_model(int vocab, int ctx, int layer
 		rad_model_tensor *t = &m->tensors[i];
 		float *p = m->params + t->off;
 		size_t n = (size_t)t->rows * t->cols;
-		int vec = t->cols == 1;
 		for (size_t j = 0; j < n; j++)
-			p[j] = vec ? p[j] + (float)(0.1 * rad_rng_normal(&r)) : (float)(p[j] * gain);
+			p[j] = t->cols == 1 ? p[j] + (float)(vec_sd * rad_rng_normal(&r)) : (float)(p[j] * gain);
 	}
 	return m;
+}
+
+/* A tiny GPT-2 with weights large enough that every gradient is clearly non-zero. */
+__attribute__((unused)) static rad_model *fx_model(int vocab, int ctx, int layers, int heads, int dim, uint64_t seed, double gain)
+{
+	rad_model_config c;
+	rad_model_config_gpt2(&c, vocab, ctx, layers, heads, dim);
+	return fx_new(&c, seed, gain, 0.1);
+}
+
+/* Tiny Llama-family models: Llama (GQA, all attention biases, Llama-3 rope scaling,
+ * untied), Qwen2 (q/k/v biases, tied), Qwen3 (q/k norms, head_dim x heads != dim). */
+enum { FX_LLAMA, FX_QWEN2, FX_QWEN3 };
+__attribute__((unused)) static void fx_llama_config(rad_model_config *c, int variant, int vocab, int ctx)
+{
+	rad_model_config_gpt2(c, vocab, ctx, 2, 4, 8);
+	snprintf(c->model_type, sizeof c->model_type, "%s", variant == FX_LLAMA ? "llama" : variant == FX_QWEN2 ? "qwen2" : "qwen3");
+	c->n_kv_heads = 2;
+	c->head_dim = variant == FX_QWEN3 ? 4 : 2;     /* Qwen3: head_dim x heads != dim */
+	c->ffn_dim = 12;
+	c->norm = RAD_NORM_RMS;
+	c->pos = RAD_POS_ROPE;
+	c->mlp = RAD_MLP_SWIGLU;
+	c->norm_eps = 1e-6f;
+	c->qkv_bias = variant != FX_QWEN3;
+	c->out_bias = variant == FX_LLAMA;         /* Llama's attention_bias: o_proj too */
+	c->mlp_bias = c->norm_bias = 0;
+	c->qk_norm = variant == FX_QWEN3;
+	c->tied = variant == FX_QWEN2;
+	c->rope_theta = 100.0f;
+	if (variant == FX_LLAMA) {
+		c->rope_scaling = RAD_ROPE_LLAMA3;
+		c->rope_factor = 4; c->rope_low_freq = 1; c->rope_high_freq = 4; c->rope_orig_ctx = 8;
+	}
+	c->bos_id = c->eos_id = -1;
+}
+
+__attribute__((unused)) static rad_model *fx_llama_model(int variant, uint64_t seed, double gain)
+{
+	rad_model_config c;
+	fx_llama_config(&c, variant, 11, 32);
+	return fx_new(&c, seed, gain, 0.3);
 }
 
 static const int FX_P0[] = {1, 2, 3}, FX_P1[] = {4, 5}, FX_CA[] = {6, 7, 8}, FX_CB[] = {9, 3},
@@ -111,9 +152,10 @@ __attribute__((unused)) static double fx_batch_loss(rad_model *m, const rad_batc
 }
 
 /* Backward of loss o on b, then central differences over about six weights of every
- * tensor.  Returns how many disagree; *checked counts the weights compared, *zero_grad
+ * trainable tensor (the model's, or an attached adapter's: nn/model.h).  Returns how many disagree; *checked counts the weights compared, *zero_grad
  * the tensors whose whole gradient is zero; the first disagreement is described in why. */
 typedef struct fx_sweep { int checked, bad, zero_grad; char why[200]; } fx_sweep;
+static double fx_sweep_step = 1e-2;   /* the difference step (a test may make it smaller) */
 __attribute__((unused)) static fx_sweep fx_grad_sweep(rad_model *m, const rad_batch *b, const rad_loss_opts *o)
 {
 	fx_sweep r = {0};
@@ -121,21 +163,22 @@ __attribute__((unused)) static fx_sweep fx_grad_sweep(rad_model *m, const rad_ba
 	double dlogp[4];
 	fx_batch_loss(m, b, o, dlogp);
 	rad_model_backward(m, b, dlogp);
-	for (int t = 0; t < m->ntensors; t++) {
-		const rad_model_tensor *tt = &m->tensors[t];
+	rad_trainable tp = rad_model_trainable(m);
+	for (int t = 0; t < tp.ntensors; t++) {
+		const rad_model_tensor *tt = &tp.tensors[t];
 		size_t n = (size_t)tt->rows * tt->cols, step = n > 6 ? n / 6 + 1 : 1;
 		double gnorm = 0;
-		for (size_t i = 0; i < n; i++) gnorm += fabs(m->grads[tt->off + i]);
+		for (size_t i = 0; i < n; i++) gnorm += fabs(tp.grads[tt->off + i]);
 		r.zero_grad += gnorm == 0;
 		for (size_t i = 0; i < n; i += step) {
-			float *p = m->params + tt->off + i, keep = *p;
-			double h = 1e-2;
+			float *p = tp.params + tt->off + i, keep = *p;
+			double h = fx_sweep_step;
 			*p = keep + (float)h;
 			double fp = fx_batch_loss(m, b, o, NULL);
 			*p = keep - (float)h;
 			double fm = fx_batch_loss(m, b, o, NULL);
 			*p = keep;
-			double num = (fp - fm) / (2 * h), an = m->grads[tt->off + i];
+			double num = (fp - fm) / (2 * h), an = tp.grads[tt->off + i];
 			r.checked++;
 			if (fabs(num - an) > 2e-2 * fmax(fabs(num), fabs(an)) + 2e-4) {
 				if (!r.bad) snprintf(r.why, sizeof r.why, "%s[%zu]: analytic %.6g, numeric %.6g", tt->name, i, an, num);

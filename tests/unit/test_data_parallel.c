@@ -100,12 +100,13 @@ static void test_adamw_slices(void)
 	rad_adamw_init(&hi, n - cut);
 	rad_rng r;
 	rad_rng_seed(&r, 11);
+	rad_trainable pa = rad_model_trainable(a), pb = rad_model_trainable(b);
 	for (int step = 0; step < 3; step++) {
 		for (size_t i = 0; i < n; i++) a->grads[i] = b->grads[i] = (float)rad_rng_normal(&r);
-		rad_adamw_step(&whole, a, 1e-2, 0.5f);
-		rad_adamw_step_slice(&lo, b, 1e-2, 0.5f, 0, cut);
+		rad_adamw_step(&whole, &pa, 1e-2, 0.5f);
+		rad_adamw_step_slice(&lo, &pb, 1e-2, 0.5f, 0, cut);
 		EXPECT(b->grads[cut] != 0 && b->grads[cut - 1] == 0);
-		rad_adamw_step_slice(&hi, b, 1e-2, 0.5f, cut, n);
+		rad_adamw_step_slice(&hi, &pb, 1e-2, 0.5f, cut, n);
 	}
 	EXPECT(!memcmp(a->params, b->params, sizeof(float) * n));
 	EXPECT(!memcmp(whole.m, lo.m, sizeof(float) * cut) && !memcmp(whole.m + cut, hi.m, sizeof(float) * (n - cut)));

@@ -201,54 +201,9 @@ static void test_swiglu(void)
 }
 
 /* ---- whole models ---- */
-enum { LLAMA, QWEN2, QWEN3 };
-static void llama_config(rad_model_config *c, int variant, int vocab, int ctx)
-{
-	rad_model_config_gpt2(c, vocab, ctx, 2, 4, 8);
-	snprintf(c->model_type, sizeof c->model_type, "%s", variant == LLAMA ? "llama" : variant == QWEN2 ? "qwen2" : "qwen3");
-	c->n_kv_heads = 2;
-	c->head_dim = variant == QWEN3 ? 4 : 2;     /* Qwen3: head_dim x heads != dim */
-	c->ffn_dim = 12;
-	c->norm = RAD_NORM_RMS;
-	c->pos = RAD_POS_ROPE;
-	c->mlp = RAD_MLP_SWIGLU;
-	c->norm_eps = 1e-6f;
-	c->qkv_bias = variant != QWEN3;
-	c->out_bias = variant == LLAMA;         /* Llama's attention_bias: o_proj too */
-	c->mlp_bias = c->norm_bias = 0;
-	c->qk_norm = variant == QWEN3;
-	c->tied = variant == QWEN2;
-	c->rope_theta = 100.0f;
-	if (variant == LLAMA) {
-		c->rope_scaling = RAD_ROPE_LLAMA3;
-		c->rope_factor = 4; c->rope_low_freq = 1; c->rope_high_freq = 4; c->rope_orig_ctx = 8;
-	}
-	c->bos_id = c->eos_id = -1;
-}
-
-static rad_model *llama_model(int variant, uint64_t seed, double gain)
-{
-	rad_model_config c;
-	llama_config(&c, variant, 11, 32);
-	const char *err = NULL;
-	rad_model *m = rad_model_new(&c, &err);
-	if (!m) { fprintf(stderr, "%s\n", err); abort(); }
-	rad_model_init(m, seed);
-	rad_rng r;
-	rad_rng_seed(&r, seed + 7);
-	for (int i = 0; i < m->ntensors; i++) {
-		rad_model_tensor *t = &m->tensors[i];
-		float *p = m->params + t->off;
-		size_t n = (size_t)t->rows * t->cols;
-		for (size_t j = 0; j < n; j++)
-			p[j] = t->cols == 1 ? p[j] + (float)(0.3 * rad_rng_normal(&r)) : (float)(p[j] * gain);
-	}
-	return m;
-}
-
 static void grad_check(int variant, const rad_loss_opts *o)
 {
-	rad_model *m = llama_model(variant, 5 + variant, 8.0);
+	rad_model *m = fx_llama_model(variant, 5 + variant, 8.0);
 	rad_batch b;
 	fx_two_pairs(&b, 1);
 	fx_sweep r = fx_grad_sweep(m, &b, o);
@@ -258,18 +213,18 @@ static void grad_check(int variant, const rad_loss_opts *o)
 	rad_batch_free(&b);
 	rad_model_free(m);
 }
-static void test_grad_llama_dpo(void) { rad_loss_opts o = {RAD_LOSS_DPO, 0.5, 0, 0}; grad_check(LLAMA, &o); }
-static void test_grad_qwen2_dpo(void) { rad_loss_opts o = {RAD_LOSS_DPO, 0.5, 0.2, 0.5}; grad_check(QWEN2, &o); }
-static void test_grad_qwen3_dpo(void) { rad_loss_opts o = {RAD_LOSS_DPO, 0.5, 0, 0}; grad_check(QWEN3, &o); }
-static void test_grad_qwen3_sft(void) { rad_loss_opts o = {RAD_LOSS_SFT, 0.1, 0, 0}; grad_check(QWEN3, &o); }
+static void test_grad_llama_dpo(void) { rad_loss_opts o = {RAD_LOSS_DPO, 0.5, 0, 0}; grad_check(FX_LLAMA, &o); }
+static void test_grad_qwen2_dpo(void) { rad_loss_opts o = {RAD_LOSS_DPO, 0.5, 0.2, 0.5}; grad_check(FX_QWEN2, &o); }
+static void test_grad_qwen3_dpo(void) { rad_loss_opts o = {RAD_LOSS_DPO, 0.5, 0, 0}; grad_check(FX_QWEN3, &o); }
+static void test_grad_qwen3_sft(void) { rad_loss_opts o = {RAD_LOSS_SFT, 0.1, 0, 0}; grad_check(FX_QWEN3, &o); }
 
 /* Packed or alone, a sequence's log-prob is the same: positions restart per segment and the
  * rotary phases follow them.  Shifting all of one sequence's positions by a constant keeps
  * it too (RoPE scores depend on position differences only); shuffling them does not. */
 static void test_packing_and_positions(void)
 {
-	for (int v = LLAMA; v <= QWEN3; v++) {
-		rad_model *m = llama_model(v, 3, 4.0);
+	for (int v = FX_LLAMA; v <= FX_QWEN3; v++) {
+		rad_model *m = fx_llama_model(v, 3, 4.0);
 		rad_batch b;
 		fx_two_pairs(&b, 1);
 		double packed[4], alone[1], shifted[4];
@@ -322,10 +277,10 @@ static void write_text(const char *dir, const char *name, const char *text)
 
 static void test_checkpoint_roundtrip(void)
 {
-	for (int v = LLAMA; v <= QWEN3; v++) {
+	for (int v = FX_LLAMA; v <= FX_QWEN3; v++) {
 		char *dir = tmpdir();
 		EXPECT(dir != NULL);
-		rad_model *m = llama_model(v, 9, 1.0), *m2 = NULL;
+		rad_model *m = fx_llama_model(v, 9, 1.0), *m2 = NULL;
 		EXPECT(rad_model_save(m, dir, RAD_ST_F32) == NULL);
 		const char *e = rad_model_load(&m2, dir);
 		EXPECT_MSG(e == NULL, "%s", e);
@@ -343,10 +298,10 @@ static void test_checkpoint_roundtrip(void)
 		t = rad_st_find(&st, "model.layers.0.mlp.up_proj.weight");
 		if (t) EXPECT(((const float *)t->data)[2 * C + 1] == m->w.layer[0].w_up[(12 + 2) * C + 1]);
 		EXPECT(t != NULL);
-		EXPECT((rad_st_find(&st, "model.layers.0.self_attn.q_norm.weight") != NULL) == (v == QWEN3));
-		EXPECT((rad_st_find(&st, "model.layers.0.self_attn.v_proj.bias") != NULL) == (v != QWEN3));
-		EXPECT((rad_st_find(&st, "model.layers.0.self_attn.o_proj.bias") != NULL) == (v == LLAMA));
-		EXPECT((rad_st_find(&st, "lm_head.weight") != NULL) == (v != QWEN2));
+		EXPECT((rad_st_find(&st, "model.layers.0.self_attn.q_norm.weight") != NULL) == (v == FX_QWEN3));
+		EXPECT((rad_st_find(&st, "model.layers.0.self_attn.v_proj.bias") != NULL) == (v != FX_QWEN3));
+		EXPECT((rad_st_find(&st, "model.layers.0.self_attn.o_proj.bias") != NULL) == (v == FX_LLAMA));
+		EXPECT((rad_st_find(&st, "lm_head.weight") != NULL) == (v != FX_QWEN2));
 		EXPECT(rad_st_find(&st, "model.norm.weight") && rad_st_find(&st, "model.embed_tokens.weight"));
 		rad_st_close(&st);
 		rad_model_free(m2);
@@ -425,7 +380,7 @@ static void test_classifier_configs(void)
 	}
 	/* a reward model: score.weight [2, C] in place of the LM head, back the same */
 	rad_model_config c;
-	llama_config(&c, QWEN2, 11, 8);
+	fx_llama_config(&c, FX_QWEN2, 11, 8);
 	c.num_labels = 2;
 	c.pad_id = 5;
 	snprintf(c.labels[0], RAD_LABEL_LEN, "helpful");
@@ -477,7 +432,7 @@ static void test_refused_configs(void)
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	/* an odd head width cannot rotate */
 	rad_model_config c;
-	llama_config(&c, LLAMA, 11, 8);
+	fx_llama_config(&c, FX_LLAMA, 11, 8);
 	c.head_dim = 3;
 	const char *e = rad_model_config_check(&c);
 	EXPECT(e && strstr(e, "head_dim"));
@@ -514,8 +469,8 @@ static void test_refused_configs(void)
  * pieces, and a slot does not see another. */
 static void test_decode_matches_forward(void)
 {
-	for (int v = LLAMA; v <= QWEN3; v++) {
-		rad_model *m = llama_model(v, 12, 4.0);
+	for (int v = FX_LLAMA; v <= FX_QWEN3; v++) {
+		rad_model *m = fx_llama_model(v, 12, 4.0);
 		static const int pr[] = {3}, co[] = {4, 1, 7, 9, 2, 10, 0, 5, 8, 6};
 		fx_seq q = {0, 0, pr, 1, co, 10, 0, 1};
 		rad_batch b;

@@ -180,7 +180,8 @@ static void train(rad_model *m, rad_batch *b, const rad_loss_opts *o, int steps,
 		rad_loss_compute(o, b, lp, nt, 1.0, dl, last, NULL, NULL);
 		rad_model_backward(m, b, dl);
 		double gn = rad_grad_norm(m->grads, m->nparams);
-		rad_adamw_step(&opt, m, lr, rad_grad_clip_scale(gn, 1.0));
+		rad_trainable tp = rad_model_trainable(m);
+		rad_adamw_step(&opt, &tp, lr, rad_grad_clip_scale(gn, 1.0));
 	}
 	rad_adamw_free(&opt);
 }
@@ -307,7 +308,8 @@ static void test_adamw(void)
 	float w0 = m->w.wte[3], b0 = m->w.layer[0].bqkv[1], n0 = m->w.layer[0].norm1_w[2];
 	rad_adamw opt = {.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1};
 	rad_adamw_init(&opt, m->nparams);
-	rad_adamw_step(&opt, m, 0.01, 0.5f);
+	rad_trainable tp = rad_model_trainable(m);
+	rad_adamw_step(&opt, &tp, 0.01, 0.5f);
 	/* first step: m_hat = g, v_hat = g^2: update = lr * g / (|g| + eps) = lr (any scale) */
 	EXPECT_NEAR(m->w.wte[3], w0 * (1 - 0.01 * 0.1) - 0.01, 1e-6);
 	EXPECT_NEAR(m->w.layer[0].bqkv[1], b0 - 0.01, 1e-6);
