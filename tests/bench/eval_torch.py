@@ -3,31 +3,17 @@
 Greedy decoding of a rad GPT-2 checkpoint in PyTorch (float32, a key/value cache, no
 autograd), on the same prompts eval_gen.c makes, for tests/bench/eval.sh.  Prints the
 same JSON line as eval_gen: tokens, wall and CPU seconds, tokens/s, first sequence's ids."""
-import json, math, struct, sys, time
-import numpy as np
+import json, math, os, sys, time
 import torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from torch_common import read_st  # noqa: E402
 
 mdir, np_, nn, B = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_grad_enabled(False)
 
 
-def read_st(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in head.items():
-        if k == "__metadata__":
-            continue
-        assert v["dtype"] == "F32", v["dtype"]
-        b, e = v["data_offsets"]
-        a = np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").reshape(v["shape"])
-        out[k.removeprefix("transformer.")] = torch.from_numpy(a.copy())
-    return out
-
-
 cfg = json.load(open(mdir + "/config.json"))
-W = read_st(mdir + "/model.safetensors")
+W = {k.removeprefix("transformer."): t for k, t in read_st(mdir + "/model.safetensors", torch.float32).items()}
 L, H, C, V = cfg["n_layer"], cfg["n_head"], cfg["n_embd"], cfg["vocab_size"]
 D = C // H
 eps = cfg.get("layer_norm_epsilon", 1e-5)

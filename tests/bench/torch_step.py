@@ -4,25 +4,14 @@ The same GPT-2 (weights from rad's model.safetensors) and the same batch, traine
 the Hugging Face / TRL stack does it on the CPU: a [B, T] batch, logits for every position,
 log-softmax, masked gather; DPO also runs the frozen reference model's forward inside the
 step.  AdamW (torch.optim).  Prints one JSON line per step: wall and CPU seconds, peak RSS."""
-import copy, json, math, resource, struct, sys, time
-import numpy as np
+import copy, json, math, os, resource, sys, time
 import torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from torch_common import read_st  # noqa: E402
 
 mdir, batches, loss_kind, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-
-
-def read_st(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in head.items():
-        if k != "__metadata__":
-            b, e = v["data_offsets"]
-            out[k] = torch.from_numpy(np.frombuffer(raw[8 + n + b:8 + n + e], dtype="<f4").reshape(v["shape"]).copy())
-    return out
 
 
 cfg = json.load(open(mdir + "/config.json"))
@@ -66,7 +55,7 @@ def seq_logps(model, tok, tgt, msk):
     return (lp * msk).sum(-1), msk.sum(-1)
 
 
-model = GPT2(read_st(mdir + "/model.safetensors"))
+model = GPT2(read_st(mdir + "/model.safetensors", torch.float32))
 ref = copy.deepcopy(model).requires_grad_(False) if loss_kind != "sft" else None
 opt = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.0)
 recs = [json.loads(l) for l in open(batches)]

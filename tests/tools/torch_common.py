@@ -26,7 +26,8 @@ def write_st(path, tensors, dtype="F32"):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def read_st(path):
+def read_st(path, dtype=torch.float64):
+    """The tensors of a safetensors file (F32 or BF16) as torch tensors of dtype."""
     raw = open(path, "rb").read()
     n = struct.unpack("<Q", raw[:8])[0]
     head = json.loads(raw[8:8 + n])
@@ -41,7 +42,7 @@ def read_st(path):
         else:
             assert v["dtype"] == "F32", v["dtype"]
             a = np.frombuffer(buf, dtype="<f4")
-        out[k] = torch.tensor(a.astype(np.float64).reshape(v["shape"]))
+        out[k] = torch.from_numpy(a.reshape(v["shape"]).copy()).to(dtype)
     return out
 
 
