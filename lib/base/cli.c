@@ -117,7 +117,7 @@ double rad_parse_double(const char *opt, const char *s)
 static double progress_last;
 static int progress_shown;
 
-static double now_s(void)
+double rad_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -128,7 +128,7 @@ void rad_progress(const char *fmt, ...)
 {
 	if (!rad_progress_on)
 		return;
-	double t = now_s();
+	double t = rad_seconds();
 	if (progress_shown && t - progress_last < 0.2)
 		return;
 	progress_last = t;

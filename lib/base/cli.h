@@ -61,6 +61,9 @@ int rad_common_option(int c, const char *help);
 long long rad_parse_int(const char *opt, const char *s, long long lo, long long hi);
 double rad_parse_double(const char *opt, const char *s);
 
+/* Seconds on the monotonic clock: differences time a stage or a step. */
+double rad_seconds(void);
+
 /* A progress line on stderr, redrawn at most ~5 times a second, only when
  * rad_progress_on.  rad_progress_done() ends the line. */
 void rad_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

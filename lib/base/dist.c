@@ -18,13 +18,6 @@ int rad_dist_rank(void) { return rank_; }
 int rad_dist_size(void) { return size_; }
 double rad_dist_comm_seconds(void) { return comm_s; }
 
-static double wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void rad_dist_slices(size_t n, size_t *off)
 {
 	/* equal parts, the first n % R one longer */
@@ -97,23 +90,23 @@ static void check(int rc, const char *what)
 void rad_dist_bcast(void *buf, size_t n)
 {
 	if (size_ == 1) return;
-	double t0 = wall();
+	double t0 = rad_seconds();
 	for (size_t at = 0; at < n; at += CHUNK) {
 		size_t k = n - at < CHUNK ? n - at : CHUNK;
 		check(MPI_Bcast((char *)buf + at, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD), "broadcast");
 	}
-	comm_s += wall() - t0;
+	comm_s += rad_seconds() - t0;
 }
 
 static void sum(void *x, size_t n, size_t elem, MPI_Datatype t)
 {
 	if (size_ == 1) return;
-	double t0 = wall();
+	double t0 = rad_seconds();
 	for (size_t at = 0; at < n; at += RAD_DIST_BUCKET) {
 		size_t k = n - at < RAD_DIST_BUCKET ? n - at : RAD_DIST_BUCKET;
 		check(MPI_Allreduce(MPI_IN_PLACE, (char *)x + at * elem, (int)k, t, MPI_SUM, MPI_COMM_WORLD), "all-reduce");
 	}
-	comm_s += wall() - t0;
+	comm_s += rad_seconds() - t0;
 }
 
 void rad_dist_sum_f32(float *x, size_t n) { sum(x, n, sizeof *x, MPI_FLOAT); }
@@ -166,7 +159,7 @@ static void rounds_free(rounds *r)
 void rad_dist_sum_slice_f32(float *x, const size_t *off)
 {
 	if (size_ == 1) return;
-	double t0 = wall();
+	double t0 = rad_seconds();
 	rounds r;
 	rounds_init(&r);
 	for (; rounds_next(&r, off); r.at += r.per) {
@@ -175,13 +168,13 @@ void rad_dist_sum_slice_f32(float *x, const size_t *off)
 		memcpy(x + off[rank_] + r.at, r.mine, sizeof(float) * r.count[rank_]);
 	}
 	rounds_free(&r);
-	comm_s += wall() - t0;
+	comm_s += rad_seconds() - t0;
 }
 
 void rad_dist_gather_slices_f32(float *x, const size_t *off)
 {
 	if (size_ == 1) return;
-	double t0 = wall();
+	double t0 = rad_seconds();
 	rounds r;
 	rounds_init(&r);
 	for (; rounds_next(&r, off); r.at += r.per) {
@@ -191,7 +184,7 @@ void rad_dist_gather_slices_f32(float *x, const size_t *off)
 		for (int k = 0; k < size_; k++) memcpy(x + off[k] + r.at, r.stage + r.displ[k], sizeof(float) * r.count[k]);
 	}
 	rounds_free(&r);
-	comm_s += wall() - t0;
+	comm_s += rad_seconds() - t0;
 }
 
 static void send_raw(int to, const void *buf, size_t n)

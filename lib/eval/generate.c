@@ -53,13 +53,6 @@ char *rad_utf8_clean(const char *s, size_t n, size_t *outlen)
 	return o;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* One response being written, in its own slot of the key/value cache. */
 typedef struct stream {
 	rad_ids out;
@@ -192,7 +185,7 @@ static void run_batch(run *R)
 		rad_kv_cache_free(R->kv);
 		R->kv = rad_kv_cache_new(R->m, (R->o->batch > 0 ? R->o->batch : 1) * K, need);
 	}
-	double t0 = now();
+	double t0 = rad_seconds();
 	for (int i = 0; i < R->njobs; i++) {
 		job *j = &R->jobs[i];
 		int s0 = i * K;
@@ -207,7 +200,7 @@ static void run_batch(run *R)
 			else j->s[k].done = 1;
 		}
 	}
-	double t1 = now();
+	double t1 = rad_seconds();
 	int *slots = rad_malloc(sizeof(int) * R->njobs * K);
 	int32_t *toks = rad_malloc(sizeof(int32_t) * R->njobs * K);
 	for (;;) {
@@ -225,7 +218,7 @@ static void run_batch(run *R)
 			take(R, j, x, pick(R, j, x, R->logits + (size_t)i * V));
 		}
 	}
-	double t2 = now();
+	double t2 = rad_seconds();
 	R->st->seconds += t2 - t0;
 	R->st->decode_seconds += t2 - t1;
 	for (int i = 0; i < R->njobs; i++) {

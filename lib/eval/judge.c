@@ -20,13 +20,6 @@
 #include "base/cli.h"
 #include "eval/judge.h"
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 typedef struct waiting {
 	char **id;               /* ring of ids sent and not scored, oldest at head */
 	size_t head, n, cap;
@@ -94,12 +87,12 @@ static void sleep_ms(int ms)
 /* 1 when the judge (pid) has exited, reaped into *status; waits up to secs for it. */
 static int exited_within(pid_t pid, double secs, int *status)
 {
-	double end = now() + secs;
+	double end = rad_seconds() + secs;
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid) return 1;
 		if (r < 0 && errno != EINTR) { *status = -1; return 1; }   /* not ours to wait for: gone */
-		if (now() >= end) return 0;
+		if (rad_seconds() >= end) return 0;
 		sleep_ms(10);
 	}
 }
@@ -126,14 +119,14 @@ static int end_group(pid_t pid, int *reaped, int status)
 {
 	kill(-pid, SIGTERM);
 	kill(-pid, SIGCONT);   /* a stopped member would hold SIGTERM until continued */
-	double end = now() + GRACE_S;
+	double end = rad_seconds() + GRACE_S;
 	for (;;) {
 		int s;
 		pid_t r;
 		while ((r = waitpid(-pid, &s, WNOHANG)) > 0)
 			if (r == pid) { *reaped = 1; status = s; }
 		if (*reaped && kill(-pid, 0) < 0 && errno == ESRCH) return status;   /* nothing left */
-		if (now() >= end) break;
+		if (rad_seconds() >= end) break;
 		sleep_ms(10);
 	}
 	kill(-pid, SIGKILL);
@@ -373,7 +366,7 @@ const char *rad_judge_run(const char *command, double timeout_s, rad_judge_next_
 	char how[80];
 	/* The timeout counts from the last progress: a request written, or a whole answer
 	 * line read.  Bytes of a line that never ends do not count. */
-	double last = now();
+	double last = rad_seconds();
 	while (!err) {
 		/* the next request, when the last one has gone */
 		if (stdin_open && woff == wlen && more) {
@@ -414,7 +407,7 @@ const char *rad_judge_run(const char *command, double timeout_s, rad_judge_next_
 			}
 			break;
 		}
-		double left = timeout_s > 0 ? timeout_s - (now() - last) : 1e9;
+		double left = timeout_s > 0 ? timeout_s - (rad_seconds() - last) : 1e9;
 		if (left <= 0) {
 			if (out_open)
 				snprintf(msg, sizeof msg, "record %s: judge sent no score for %g seconds (--judge-timeout)", oldest(&w), timeout_s);
@@ -439,7 +432,7 @@ const char *rad_judge_run(const char *command, double timeout_s, rad_judge_next_
 		if (r == 0) continue;   /* the timeout and the judge's exit are checked above */
 		if (stdin_open && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			ssize_t k = write(wfd, wbuf + woff, wlen - woff);
-			if (k > 0) { woff += (size_t)k; last = now(); }
+			if (k > 0) { woff += (size_t)k; last = rad_seconds(); }
 			else if (k < 0 && errno != EAGAIN && errno != EINTR) {   /* the judge closed its input */
 				close(wfd);
 				stdin_open = 0;
@@ -456,7 +449,7 @@ const char *rad_judge_run(const char *command, double timeout_s, rad_judge_next_
 		if (out_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			int lines = 0;
 			ssize_t k = read_answers(&a, rfd, &lines, &err);
-			if (lines) last = now();
+			if (lines) last = rad_seconds();
 			if (err) break;
 			if (k == 0) {
 				out_open = 0;

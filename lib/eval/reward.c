@@ -27,13 +27,6 @@ typedef struct scorer {
 	float *scores;           /* [num_labels] */
 } scorer;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Where the score head reads: the last token that is not padding (transformers takes
  * the largest index whose token differs from pad_token_id, 0 when all are padding), or
  * the last token when the model names no pad token. */
@@ -153,9 +146,9 @@ static void score_record(scorer *S, json_t *o, const char *where, rad_sink *out,
 	for (size_t i = 0; i < nh; i++) {
 		one_sequence(S, &S->comp[i]);
 		int32_t at = score_position(S->b.tokens, S->b.cols, c->pad_id);
-		double t0 = now();
+		double t0 = rad_seconds();
 		const char *e = rad_model_score(S->m, &S->b, &at, S->scores);
-		S->st->seconds += now() - t0;
+		S->st->seconds += rad_seconds() - t0;
 		if (e) rad_die(RAD_EXIT_DATA, where, "%s", e);
 		for (int k = 0; k < c->num_labels; k++)
 			if (!isfinite(S->scores[k]))

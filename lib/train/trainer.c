@@ -61,13 +61,6 @@ struct rad_trainer {
 	size_t msg_cap;
 };
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static double cpu_now(void)
 {
 	struct rusage ru;
@@ -345,7 +338,7 @@ rad_trainer *rad_trainer_open(const rad_train_opts *o)
 	rad_model_enable_grads(t->m);
 	t->total = o->total_steps > 0 ? o->total_steps : o->max_steps;
 	t->start_step = t->st.step;
-	t->t0 = wall_now();
+	t->t0 = rad_seconds();
 	t->c0 = cpu_now();
 	t->comm0 = rad_dist_comm_seconds();
 	return t;
@@ -450,7 +443,7 @@ static void dump_grads(rad_trainer *t)
 static void write_metrics(rad_trainer *t, double grad_norm, double lr, double cpu)
 {
 	const rad_loss_stats *s = &t->stats;
-	double dt = wall_now() - t->t0;
+	double dt = rad_seconds() - t->t0;
 	json_t *j = json_object();
 	json_object_set_new(j, "step", json_integer(t->st.step));
 	json_object_set_new(j, "loss", json_real(s->loss));
@@ -577,7 +570,7 @@ static void update(rad_trainer *t)
 	t->tokens = 0;
 	t->micro = 0;
 	if (t->o.save_every > 0 && t->st.step % t->o.save_every == 0) save(t);
-	t->t0 = wall_now();
+	t->t0 = rad_seconds();
 	t->c0 = cpu_now();
 	t->comm0 = rad_dist_comm_seconds();
 }
