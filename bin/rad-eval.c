@@ -18,6 +18,7 @@
 #include "base/jsonl.h"
 #include "nn/lora.h"
 #include "nn/model.h"
+#include "nn/safetensors.h"
 #include "base/ompenv.h"
 #include "tok/tokenizer.h"
 
@@ -90,7 +91,7 @@ enum { OPT_BETA = RAD_OPT_FIRST_TOOL, OPT_WHERE, OPT_TOKENIZER, OPT_TEMPLATE, OP
 static rad_model *load(const char *dir, const char *adapter, int threads, int compute)
 {
 	rad_model *m = NULL;
-	const char *err = rad_model_load_adapted(&m, dir, adapter);
+	const char *err = rad_model_load_adapted(&m, dir, adapter, RAD_ST_F32);
 	if (err) rad_die(RAD_EXIT_DATA, dir, "%s", err);
 	rad_model_set_threads(m, threads);
 	rad_model_set_compute(m, compute);

@@ -147,9 +147,7 @@ int main(int argc, char **argv)
 		case OPT_CONTEXT: ctx = (int)rad_parse_int("context", optarg, 1, 1 << 20); break;
 		case OPT_SEED: seed = (unsigned long long)rad_parse_int("seed", optarg, 0, (1LL << 62)); break;
 		case OPT_DTYPE:
-			if (!strcmp(optarg, "fp32")) dtype = RAD_ST_F32;
-			else if (!strcmp(optarg, "bf16")) dtype = RAD_ST_BF16;
-			else rad_usage_error("--dtype: fp32 or bf16, not \"%s\"", optarg);
+			dtype = rad_st_dtype_arg("--dtype", optarg);
 			break;
 		case OPT_ARCH:
 			if (strcmp(optarg, "gpt2") && strcmp(optarg, "llama") && strcmp(optarg, "qwen2") && strcmp(optarg, "qwen3"))

@@ -14,6 +14,7 @@
 #include "eval/batches.h"
 #include "nn/lora.h"
 #include "nn/model.h"
+#include "nn/safetensors.h"
 #include "stream/stream.h"
 
 static const char usage[] =
@@ -31,6 +32,9 @@ static const char usage[] =
 "      --threads N       threads for the model (default: all cores)\n"
 "      --compute T       matrix products in fp32 (default) or bf16 (bf16 inputs, fp32\n"
 "                        sums)\n"
+"      --base-dtype T    hold the model's matrices in fp32 (default) or bf16, as\n"
+"                        rad-train-step --base-dtype does (an adapter is then applied\n"
+"                        beside the base, not merged into it)\n"
 "      --level N         zstd level of the output stream (default 1)\n"
 "      --verbose         a summary line of counts on standard error\n"
 "      --progress        progress on standard error even when it is not a terminal\n"
@@ -41,7 +45,7 @@ static const char usage[] =
 "Under mpirun the ranks score the batches in turn; rank 0 reads and writes.\n"
 "See rad-logps(1).\n";
 
-enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL, OPT_COMPUTE, OPT_ADAPTER };
+enum { OPT_THREADS = RAD_OPT_FIRST_TOOL, OPT_LEVEL, OPT_COMPUTE, OPT_ADAPTER, OPT_BASE_DTYPE };
 
 /* What the scoring needs and counts. */
 typedef struct logps {
@@ -131,11 +135,12 @@ int main(int argc, char **argv)
 		{"level", required_argument, 0, OPT_LEVEL},
 		{"compute", required_argument, 0, OPT_COMPUTE},
 		{"adapter", required_argument, 0, OPT_ADAPTER},
+		{"base-dtype", required_argument, 0, OPT_BASE_DTYPE},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
 	const char *mdir = NULL, *output = "-", *adapter = NULL;
-	int threads = 0, level = 1, compute = RAD_COMPUTE_F32;
+	int threads = 0, level = 1, compute = RAD_COMPUTE_F32, base_dtype = RAD_ST_F32;
 	rad_omp_passive(argv);
 	rad_dist_init(&argc, &argv);
 	rad_cli_init(argc, argv);
@@ -149,6 +154,9 @@ int main(int argc, char **argv)
 			if ((compute = rad_compute_parse(optarg)) < 0) rad_usage_error("--compute: fp32 or bf16, not \"%s\"", optarg);
 			break;
 		case OPT_ADAPTER: adapter = optarg; break;
+		case OPT_BASE_DTYPE:
+			base_dtype = rad_st_dtype_arg("--base-dtype", optarg);
+			break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}
@@ -157,11 +165,15 @@ int main(int argc, char **argv)
 	if (!*output) rad_usage_error("--output: an empty name");
 	/* every rank loads the model (as GNU Parallel's hosts do: the same path everywhere) */
 	logps L = {.mdir = mdir, .adapter = adapter, .output = output, .level = level};
-	const char *err = rad_model_load_adapted(&L.m, mdir, adapter);
+	const char *err = rad_model_load_adapted(&L.m, mdir, adapter, base_dtype);
 	if (err) rad_die(RAD_EXIT_DATA, NULL, "%s", err);
 	rad_model_set_threads(L.m, threads);
 	rad_model_set_compute(L.m, compute);
-	if (rad_dist_rank() == 0) L.fp = rad_model_fingerprint(L.m);
+	if (rad_dist_rank() == 0) {
+		L.fp = rad_model_fingerprint(L.m);
+		/* an adapter beside the base (not merged) is part of the model that scored */
+		if (L.m->lora) L.fp = rad_hash64(L.m->lora->params, L.m->lora->nparams * sizeof(float), L.fp);
+	}
 	char *stdin_only[] = {"-"};
 	char **inputs = optind < argc ? argv + optind : stdin_only;
 	int ninputs = optind < argc ? argc - optind : 1;

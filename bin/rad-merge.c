@@ -58,9 +58,7 @@ int main(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case OPT_ADAPTER: adir = optarg; break;
 		case OPT_DTYPE:
-			if (!strcmp(optarg, "fp32")) dtype = RAD_ST_F32;
-			else if (!strcmp(optarg, "bf16")) dtype = RAD_ST_BF16;
-			else rad_usage_error("--dtype: fp32 or bf16, not \"%s\"", optarg);
+			dtype = rad_st_dtype_arg("--dtype", optarg);
 			break;
 		case OPT_THREADS: threads = (int)rad_parse_int("threads", optarg, 1, 1024); break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");

@@ -56,6 +56,8 @@ static const char usage[] =
 "                           c_attn,c_proj,c_fc, or all-linear (default q,v; GPT-2 c_attn)\n"
 "      --lora-rslora        scale A / sqrt(R) (rank-stabilised LoRA)\n"
 "      --adapter DIR        continue training the PEFT adapter in DIR on --model\n"
+"      --base-dtype T       hold the frozen base's matrices in fp32 (default) or bf16:\n"
+"                           half its memory; products still in --compute\n"
 "      --ref-model DIR      the reference log-probs must come from DIR (default: the\n"
 "                           starting model)\n"
 "      --no-ref-check       accept reference log-probs from any model\n"
@@ -88,7 +90,7 @@ enum {
 	OPT_RESUME = RAD_OPT_FIRST_TOOL, OPT_LOSS, OPT_BETA, OPT_LS, OPT_SFTW, OPT_LR, OPT_SCHED, OPT_WSTEPS, OPT_WRATIO,
 	OPT_TOTAL, OPT_MAX, OPT_ACCUM, OPT_CLIP, OPT_B1, OPT_B2, OPT_EPS, OPT_WD, OPT_SAVE, OPT_DTYPE, OPT_REF,
 	OPT_NOREF, OPT_NOSAVE, OPT_LOG, OPT_DUMP, OPT_SEED, OPT_THREADS, OPT_COMPUTE, OPT_RECOMPUTE, OPT_SHARD, OPT_LRANK,
-	OPT_LALPHA, OPT_LDROP, OPT_LTARGETS, OPT_LRS, OPT_ADAPTER,
+	OPT_LALPHA, OPT_LDROP, OPT_LTARGETS, OPT_LRS, OPT_ADAPTER, OPT_BASE_DTYPE,
 };
 
 static double parse_pos(const char *opt, const char *s)
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
 		{"lora-targets", required_argument, 0, OPT_LTARGETS},
 		{"lora-rslora", no_argument, 0, OPT_LRS},
 		{"adapter", required_argument, 0, OPT_ADAPTER},
+		{"base-dtype", required_argument, 0, OPT_BASE_DTYPE},
 		RAD_COMMON_LONGOPTS,
 		{0, 0, 0, 0},
 	};
@@ -175,9 +178,7 @@ int main(int argc, char **argv)
 		case OPT_WD: o.weight_decay = parse_pos("weight-decay", optarg); break;
 		case OPT_SAVE: o.save_every = (long)rad_parse_int("save-every", optarg, 0, 1L << 40); break;
 		case OPT_DTYPE:
-			if (!strcmp(optarg, "fp32")) o.dtype = RAD_ST_F32;
-			else if (!strcmp(optarg, "bf16")) o.dtype = RAD_ST_BF16;
-			else rad_usage_error("--dtype: fp32 or bf16, not \"%s\"", optarg);
+			o.dtype = rad_st_dtype_arg("--dtype", optarg);
 			break;
 		case OPT_REF: o.ref_dir = optarg; break;
 		case OPT_NOREF: o.no_ref_check = 1; break;
@@ -201,6 +202,9 @@ int main(int argc, char **argv)
 		}
 		case OPT_LRS: o.lora.rslora = 1; break;
 		case OPT_ADAPTER: o.adapter_dir = optarg; break;
+		case OPT_BASE_DTYPE:
+			o.base_dtype = rad_st_dtype_arg("--base-dtype", optarg);
+			break;
 		default: if (!rad_common_option(c, usage)) rad_usage_error("unknown option");
 		}
 	}

@@ -73,13 +73,14 @@ void rad_kv_cache_copy(rad_kv_cache *kv, int from, int to)
 
 /* y[n,O] = x[n,I] W[O,I]^T (+ b): parallel over blocks of 4 outputs, each x row against
  * the 4 weight rows with 4 independent accumulators; how an output is summed depends on
- * its index only, never on n.  wh: W in bf16 (bf16 compute), or NULL: then x is rounded
- * to bf16 first and each block's 4 weight rows are widened to fp32 on the way (exact),
- * so the sums are the same fp32 sums of the same bf16 values. */
-static void rows_linear(float *y, const float *x, const float *w, const rad_bf16 *wh, const float *b, int n, int in,
-                        int out)
+ * its index only, never on n.  In bf16 products x is rounded to bf16 first; a weight
+ * without fp32 values (bf16 products, or held in bf16 only) has each block's 4 rows
+ * widened to fp32 on the way (exact), so the sums are the same fp32 sums of the same
+ * values. */
+static void rows_linear(float *y, const float *x, rad_weight w, const float *b, int n, int in, int out)
 {
-	if (wh) {
+	const rad_bf16 *wh = w.bf16_products || !w.f32 ? w.bf16 : NULL;
+	if (w.bf16_products) {
 		float *xr = rad_engine_scratch(3, (size_t)n * in * sizeof *xr);
 		rad_bf16 *xh = rad_engine_scratch(2, (size_t)n * in * sizeof *xh);
 		rad_bf16_from_f32(xh, x, (size_t)n * in);
@@ -90,7 +91,7 @@ static void rows_linear(float *y, const float *x, const float *w, const rad_bf16
 	#pragma omp parallel for schedule(static)
 	for (int ob = 0; ob < nb; ob++) {
 		int o = 4 * ob, no = out - o < 4 ? out - o : 4;
-		const float *wo = w + (size_t)o * in;
+		const float *wo = wh ? NULL : w.f32 + (size_t)o * in;
 		if (wh) {   /* this thread's buffer (engine scratch slots are per thread) */
 			float *wide = rad_engine_scratch(0, (size_t)4 * in * sizeof *wide);
 			rad_f32_from_bf16(wide, wh + (size_t)o * in, (size_t)no * in);
@@ -131,8 +132,7 @@ static void rows_linear(float *y, const float *x, const float *w, const rad_bf16
 
 #define ROWWISE_MAX 8   /* up to this many rows of one call, rows_linear */
 
-typedef void (*linear_fn)(float *y, const float *x, const float *w, const rad_bf16 *wh, const float *b, int n, int in,
-                          int out);
+typedef void (*linear_fn)(float *y, const float *x, rad_weight w, const float *b, int n, int in, int out);
 
 /* The cache row of (layer, slot, position). */
 static float *kv_at(float *base, const rad_kv_cache *kv, int l, int slot, int pos)
@@ -239,7 +239,7 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	if (m->lora) return "generation does not apply an attached adapter: merge it into the weights first";
 	if (!m->w.lm_head) return "a sequence-classification (reward) model has no language-model head to generate with";
 	const rad_bf16 *wb = rad_model_bf16(m);
-#define HALF(w) (wb ? wb + ((w) - m->params) : NULL)
+#define WT(w) ((rad_weight){m->bf16_only ? NULL : (w), wb ? wb + ((w) - m->params) : NULL, m->compute == RAD_COMPUTE_BF16})
 	scratch_get(c, n, kv->max_len, nout);
 	/* positions: each slot continues from its cache */
 	for (int r = 0; r < n; r++) {
@@ -266,16 +266,16 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	const rad_weights *w = &m->w;
 	float *x = sc.x;
 	int rope = c->pos == RAD_POS_ROPE, swiglu = c->mlp == RAD_MLP_SWIGLU;
-	rad_embedding_forward(x, w->wte, rope ? NULL : w->wpe, tok, sc.pos, n, C);
+	rad_embedding_forward(x, WT(w->wte), rope ? (rad_weight){0} : WT(w->wpe), tok, sc.pos, n, C);
 	if (rope) rad_rope_table(sc.cs, sc.pos, n, sc.inv_freq, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		const rad_layer_weights *y = &w->layer[l];
 		norm(c, sc.xn, x, y->norm1_w, y->norm1_b, n);
 		if (c->qk_norm) {
-			lin(sc.qkvr, sc.xn, y->wqkv, HALF(y->wqkv), y->bqkv, n, C, W);
+			lin(sc.qkvr, sc.xn, WT(y->wqkv), y->bqkv, n, C, W);
 			rad_qknorm_forward(sc.qkv, sc.qkr, sc.qkvr, y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
 		} else {
-			lin(sc.qkv, sc.xn, y->wqkv, HALF(y->wqkv), y->bqkv, n, C, W);
+			lin(sc.qkv, sc.xn, WT(y->wqkv), y->bqkv, n, C, W);
 		}
 		if (rope) rad_rope_forward(sc.qkv, sc.cs, n, H, G, D);
 		for (int r = 0; r < n; r++) {
@@ -284,17 +284,17 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 			memcpy(kv_at(kv->v, kv, l, slot[r], sc.pos[r]), row + HD + GD, sizeof(float) * GD);
 		}
 		attend(c, kv, l, n, slot, sc.pos, sc.qkv, sc.ao, sc.scores);
-		lin(sc.tmp, sc.ao, y->wo, HALF(y->wo), y->bo, n, HD, C);
+		lin(sc.tmp, sc.ao, WT(y->wo), y->bo, n, HD, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
 		norm(c, sc.xn, x, y->norm2_w, y->norm2_b, n);
 		if (swiglu) {
-			lin(sc.up, sc.xn, y->w_up, HALF(y->w_up), y->b_up, n, C, 2 * F);
+			lin(sc.up, sc.xn, WT(y->w_up), y->b_up, n, C, 2 * F);
 			rad_swiglu_forward(sc.act, sc.up, n, F);
 		} else {
-			lin(sc.act, sc.xn, y->w_up, HALF(y->w_up), y->b_up, n, C, F);
+			lin(sc.act, sc.xn, WT(y->w_up), y->b_up, n, C, F);
 			rad_gelu_forward(sc.act, sc.act, (size_t)n * F);
 		}
-		lin(sc.tmp, sc.act, y->w_down, HALF(y->w_down), y->b_down, n, F, C);
+		lin(sc.tmp, sc.act, WT(y->w_down), y->b_down, n, F, C);
 		for (size_t e = 0; e < (size_t)n * C; e++) x[e] += sc.tmp[e];
 	}
 	for (int r = 0; r < n; r++)
@@ -304,8 +304,8 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 		memcpy(sc.sel + (size_t)o * C, x + (size_t)out_rows[o] * C, sizeof(float) * C);
 	norm(c, sc.sel, sc.sel, w->normf_w, w->normf_b, nout);
 	linear_fn head = rowwise || nout <= ROWWISE_MAX ? rows_linear : rad_matmul_forward;
-	head(logits, sc.sel, w->lm_head, HALF(w->lm_head), NULL, nout, C, c->vocab);
-#undef HALF
+	head(logits, sc.sel, WT(w->lm_head), NULL, nout, C, c->vocab);
+#undef WT
 	return NULL;
 }
 

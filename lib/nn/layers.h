@@ -11,14 +11,30 @@
 #include <stdint.h>
 #include "nn/engine.h"
 
-/* matmul.c — y[N,O] = x[N,I] W[O,I]^T (+ b[O]) through the engine.  wh: W's bf16 copy
- * for bf16 compute (x rounded to bf16, fp32 sums), or NULL for fp32. */
-void rad_matmul_forward(float *y, const float *x, const float *w, const rad_bf16 *wh, const float *b, int n, int in,
-                        int out);
+/* A weight matrix W[O,I] as the products take it.  f32: its fp32 values, or NULL when the
+ * model holds it in bf16 only (rad_model_load_as); bf16: its bf16 values (a copy made for
+ * bf16 compute, or the only copy), or NULL; bf16_products: the products take bf16 inputs
+ * (x and dy rounded, fp32 sums; needs bf16).  An fp32 product of a weight held in bf16 only
+ * widens it to fp32 a block of rows at a time (rad_widen_rows): exactly the sums an fp32
+ * model holding the same rounded values computes. */
+typedef struct rad_weight {
+	const float *f32;
+	const rad_bf16 *bf16;
+	int bf16_products;
+} rad_weight;
+/* An fp32 weight (the usual case). */
+static inline rad_weight rad_weight_f32(const float *w) { return (rad_weight){w, NULL, 0}; }
+/* Rows of W[.,in] widened at a time for an fp32 product of a bf16-only weight: as many as
+ * fit in RAD_WIDEN_MB MiB (default 64; at least one row).  A matrix that fits is one
+ * product, as in an fp32 model; a larger one is several over blocks of its rows. */
+int rad_widen_rows(int in);
+
+/* matmul.c — y[N,O] = x[N,I] W[O,I]^T (+ b[O]) through the engine. */
+void rad_matmul_forward(float *y, const float *x, rad_weight w, const float *b, int n, int in, int out);
 /* dx[N,I] (+)= dy[N,O] W[O,I] (accumulate when add_dx); dw[O,I] += dy^T x; db[O] += sum dy.
- * wh as in the forward (dy and x rounded to bf16 when given). */
-void rad_matmul_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                         const rad_bf16 *wh, int n, int in, int out, int add_dx);
+ * In bf16 products dy and x are rounded to bf16. */
+void rad_matmul_backward(float *dx, float *dw, float *db, const float *dy, const float *x, rad_weight w, int n,
+                         int in, int out, int add_dx);
 /* Parameter gradients that sum over tokens (biases, norm weights, embeddings) split their
  * columns into blocks of RAD_COLS among the threads; each column is summed over the
  * tokens in order, so the bits do not depend on the thread count. */
@@ -54,24 +70,24 @@ void rad_attention_backward(float *dqkv, float *work, const float *dout, const f
                             const float *lse, const int *off, const int *len, int nseq, int h, int g, int d, int bf16);
 
 /* logprobs.c — LM head and log-softmax at selected rows only, in chunks.
- *   x[M,C] (rows already gathered), w[V,C] (wh: its bf16 copy for bf16 compute, or NULL),
+ *   x[M,C] (rows already gathered), w[V,C] (as the products take it),
  *   target[M]: logp[M] = log softmax(x w^T)[target],
  *   lse[M] the log-sum-exp of each row (kept for the backward).
  * scratch holds rows*V floats: with rows >= M the logits of every row stay there for the
  * backward; otherwise the backward recomputes them `rows` at a time
  * (rad_logprobs_chunk(V) is a good chunk). */
 int rad_logprobs_chunk(int v);
-void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const rad_bf16 *wh,
-                          const int32_t *target, int m, int c, int v, float *scratch, int rows);
+void rad_logprobs_forward(float *logp, float *lse, const float *x, rad_weight w, const int32_t *target, int m,
+                          int c, int v, float *scratch, int rows);
 /* Given dlogp[M] (d loss / d logp of each row): dx[M,C] written, dw[V,C] += (NULL: frozen). */
 void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *lse, const float *x,
-                           const float *w, const rad_bf16 *wh, const int32_t *target, int m, int c, int v,
-                           float *scratch, int rows);
+                           rad_weight w, const int32_t *target, int m, int c, int v, float *scratch, int rows);
 
-/* embedding.c — x[N,C] = wte[tok] (+ wpe[pos]); backward adds into dwte, dwpe
- * (deterministic: serial over tokens, vectorised over C). */
-void rad_embedding_forward(float *x, const float *wte, const float *wpe, const int32_t *tok,
-                           const int32_t *pos, int n, int c);
+/* embedding.c — x[N,C] = wte[tok] (+ wpe[pos]: wpe.f32 and .bf16 NULL for none; a table
+ * held in bf16 only is read widened); backward adds into dwte, dwpe (deterministic:
+ * serial over tokens, vectorised over C). */
+void rad_embedding_forward(float *x, rad_weight wte, rad_weight wpe, const int32_t *tok, const int32_t *pos, int n,
+                           int c);
 void rad_embedding_backward(float *dwte, float *dwpe, const float *dx, const int32_t *tok,
                             const int32_t *pos, int n, int c);
 

@@ -6,7 +6,7 @@
  * backward uses them; otherwise `rows` rows at a time are computed, and the backward
  * recomputes them chunk by chunk:
  *   dz_j = dlogp (1[j = t] - softmax(z)_j);  dx = dz W;  dW += dz^T x
- * In bf16 compute (wh given) x and dz enter the products as bf16; the softmax is fp32. */
+ * In bf16 products x and dz enter them as bf16; the softmax is fp32. */
 #include <math.h>
 #include "nn/layers.h"
 #include "nn/vmath.h"
@@ -30,13 +30,13 @@ static float row_lse(const float *z, int v)
 	return mx + logf(s);
 }
 
-void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *w, const rad_bf16 *wh,
-                          const int32_t *target, int m, int c, int v, float *scratch, int rows)
+void rad_logprobs_forward(float *logp, float *lse, const float *x, rad_weight w, const int32_t *target, int m,
+                          int c, int v, float *scratch, int rows)
 {
 	int keep = rows >= m, ch = keep ? m : rows;
 	for (int r0 = 0; r0 < m; r0 += ch) {
 		int n = m - r0 < ch ? m - r0 : ch;
-		rad_matmul_forward(scratch, x + (size_t)r0 * c, w, wh, NULL, n, c, v);   /* z = x W^T */
+		rad_matmul_forward(scratch, x + (size_t)r0 * c, w, NULL, n, c, v);   /* z = x W^T */
 		#pragma omp parallel for schedule(static)
 		for (int i = 0; i < n; i++) {
 			const float *z = scratch + (size_t)i * v;
@@ -48,14 +48,13 @@ void rad_logprobs_forward(float *logp, float *lse, const float *x, const float *
 }
 
 void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float *lse, const float *x,
-                           const float *w, const rad_bf16 *wh, const int32_t *target, int m, int c, int v,
-                           float *scratch, int rows)
+                           rad_weight w, const int32_t *target, int m, int c, int v, float *scratch, int rows)
 {
 	int keep = rows >= m, ch = keep ? m : rows;
 	for (int r0 = 0; r0 < m; r0 += ch) {
 		int n = m - r0 < ch ? m - r0 : ch;
 		const float *xc = x + (size_t)r0 * c;
-		if (!keep) rad_matmul_forward(scratch, xc, w, wh, NULL, n, c, v);
+		if (!keep) rad_matmul_forward(scratch, xc, w, NULL, n, c, v);
 		#pragma omp parallel for schedule(static)
 		for (int i = 0; i < n; i++) {
 			float *z = scratch + (size_t)i * v;
@@ -65,6 +64,6 @@ void rad_logprobs_backward(float *dx, float *dw, const float *dlogp, const float
 			z[target[r0 + i]] += g;
 		}
 		/* dx[n,C] = dz[n,V] W[V,C];  dW[V,C] += dz^T x: the linear layer's backward */
-		rad_matmul_backward(dx + (size_t)r0 * c, dw, NULL, scratch, xc, w, wh, n, c, v, 0);
+		rad_matmul_backward(dx + (size_t)r0 * c, dw, NULL, scratch, xc, w, n, c, v, 0);
 	}
 }

@@ -104,8 +104,10 @@ void rad_lora_merge(const rad_lora *lo, rad_model *m);
 const char *rad_lora_load(rad_lora **out, const rad_model_config *c, const char *dir);
 const char *rad_lora_save(const rad_lora *lo, const rad_model_config *c, const char *dir, int dtype, const char *base);
 /* The model in dir with the adapter in adapter_dir (NULL: none) merged into its weights:
- * what inference with the adapter computes, at the cost of the plain model.  NULL or a
+ * what inference with the adapter computes, at the cost of the plain model.  With the
+ * matrices held in bf16 (dtype RAD_ST_BF16, rad_model_load_as) the adapter is attached
+ * instead, as in training, since merging would round it into the base.  NULL or a
  * message. */
-const char *rad_model_load_adapted(rad_model **out, const char *dir, const char *adapter_dir);
+const char *rad_model_load_adapted(rad_model **out, const char *dir, const char *adapter_dir, int dtype);
 
 #endif

@@ -203,14 +203,18 @@ const char *rad_lora_load(rad_lora **out, const rad_model_config *c, const char 
 	return NULL;
 }
 
-const char *rad_model_load_adapted(rad_model **out, const char *dir, const char *adapter_dir)
+const char *rad_model_load_adapted(rad_model **out, const char *dir, const char *adapter_dir, int dtype)
 {
 	rad_model *m = NULL;
 	rad_lora *lo = NULL;
-	const char *e = rad_model_load(&m, dir);
+	const char *e = rad_model_load_as(&m, dir, dtype);
 	if (!e && adapter_dir && !(e = rad_lora_load(&lo, &m->cfg, adapter_dir))) {
-		rad_lora_merge(lo, m);
-		rad_lora_free(lo);
+		if (m->bf16_only) {
+			rad_model_attach_lora(m, lo);
+		} else {
+			rad_lora_merge(lo, m);
+			rad_lora_free(lo);
+		}
 	}
 	if (e) {
 		rad_model_free(m);

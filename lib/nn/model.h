@@ -136,6 +136,9 @@ typedef struct rad_model {
 	                                 recomputes the layer (gradient checkpointing) */
 	rad_bf16 *params_bf16;        /* [nparams] bf16 copy of params (bf16 compute), or NULL */
 	int bf16_stale;               /* params changed since params_bf16 was made */
+	int bf16_only;                /* the matrices are held in params_bf16 only (rad_model_load_as):
+	                                 params holds the vectors, and its matrices' ranges are never
+	                                 written, so they take no memory */
 } rad_model;
 
 /* The parameters a training run updates, whichever they are: every weight of the model,
@@ -148,6 +151,11 @@ typedef struct rad_trainable {
 	int ntensors;
 	const rad_model_tensor *tensors;   /* names, shapes, offsets, decay */
 } rad_trainable;
+
+/* Whether tensor t is a matrix (a product's weight or an embedding table), which a model
+ * holding its weights in bf16 keeps in bf16 only; vectors (norms, biases) and a score
+ * head stay fp32. */
+int rad_model_tensor_is_matrix(const rad_model_tensor *t);
 
 /* A zeroed model of configuration c (check it first); NULL + *err when c is not runnable. */
 rad_model *rad_model_new(const rad_model_config *c, const char **err);
@@ -184,6 +192,11 @@ uint64_t rad_model_fingerprint(const rad_model *m);
  * "transformer." prefix).  Saving writes dtype RAD_ST_F32 or RAD_ST_BF16 (safetensors.h)
  * into dir, each file through a temporary name, fsync and rename.  NULL or a message. */
 const char *rad_model_load(rad_model **out, const char *dir);
+/* The same, holding the matrices in dtype: RAD_ST_F32 (rad_model_load) or RAD_ST_BF16 —
+ * a frozen base in half the memory (--base-dtype bf16).  Such a model computes in fp32
+ * (or bf16) exactly what an fp32 model holding the bf16-rounded weights computes, and has
+ * that model's fingerprint; it is never trained itself (an adapter is), and not saved. */
+const char *rad_model_load_as(rad_model **out, const char *dir, int dtype);
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype);
 
 /* Forward over a batch.  seq_logp[S] gets each sequence's summed completion log-prob

@@ -532,7 +532,27 @@ static const rad_st_tensor *shards_find(shards *sh, const char *name, const char
 	return NULL;
 }
 
+/* Tensor s (HF layout) into the model's bf16 copy at t (the internal layout). */
+static const char *load_bf16(rad_model *m, const rad_model_tensor *t, const rad_st_tensor *s)
+{
+	rad_bf16 *dst = m->params_bf16 + t->off;
+	if (!t->transposed) return rad_st_to_bf16(s, dst);
+	rad_bf16 *tmp = rad_malloc((size_t)s->numel * sizeof *tmp);
+	const char *e = rad_st_to_bf16(s, tmp);
+	int64_t R = t->rows, Cc = t->cols;   /* file [cols][rows] -> internal [rows][cols] */
+	#pragma omp parallel for schedule(static)
+	for (int64_t r = 0; r < R; r++)
+		for (int64_t j = 0; j < Cc; j++) dst[r * Cc + j] = tmp[j * R + r];
+	free(tmp);
+	return e;
+}
+
 const char *rad_model_load(rad_model **out, const char *dir)
+{
+	return rad_model_load_as(out, dir, RAD_ST_F32);
+}
+
+const char *rad_model_load_as(rad_model **out, const char *dir, int dtype)
 {
 	static __thread char msg[3072];
 	char path[1024];
@@ -542,6 +562,11 @@ const char *rad_model_load(rad_model **out, const char *dir)
 	if (e) return e;
 	rad_model *m = rad_model_new(&c, &e);
 	if (!m) { snprintf(msg, sizeof msg, "%s: %s", path, e); return msg; }
+	if (dtype == RAD_ST_BF16) {
+		/* params keeps its calloc'd zero pages over the matrices: never written, never resident */
+		m->bf16_only = 1;
+		m->params_bf16 = rad_malloc(m->nparams * sizeof *m->params_bf16 + 64);
+	}
 	shards sh;
 	if ((e = shards_open(&sh, dir))) { rad_model_free(m); return e; }
 	int gpt2 = !strcmp(c.model_type, "gpt2");
@@ -569,7 +594,9 @@ const char *rad_model_load(rad_model **out, const char *dir)
 			goto fail;
 		}
 		float *dst = m->params + t->off;
-		if (t->transposed) {
+		if (m->bf16_only && rad_model_tensor_is_matrix(t)) {
+			if ((e = load_bf16(m, t, s))) { snprintf(msg, sizeof msg, "%s: %s", file, e); goto fail; }
+		} else if (t->transposed) {
 			if (tmpn < (size_t)s->numel) { free(tmp); tmpn = s->numel; tmp = rad_malloc(tmpn * 4); }
 			if ((e = rad_st_to_f32(s, tmp))) { snprintf(msg, sizeof msg, "%s: %s", file, e); goto fail; }
 			/* file [cols][rows] -> internal [rows][cols] */
@@ -607,6 +634,7 @@ fail:
  * old checkpoint, if any, as it was. */
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 {
+	if (m->bf16_only) return "a model loaded with its matrices in bf16 only is not saved (it is a frozen base)";
 	char cfg[1024], cfg_tmp[1100], st[1024];
 	snprintf(cfg, sizeof cfg, "%s/config.json", dir);
 	snprintf(cfg_tmp, sizeof cfg_tmp, "%s.tmp", cfg);

@@ -180,6 +180,37 @@ const char *rad_st_to_f32(const rad_st_tensor *t, float *dst)
 	return msg;
 }
 
+int rad_st_dtype_arg(const char *option, const char *arg)
+{
+	if (!strcmp(arg, "fp32")) return RAD_ST_F32;
+	if (!strcmp(arg, "bf16")) return RAD_ST_BF16;
+	rad_usage_error("%s: fp32 or bf16, not \"%s\"", option, arg);
+}
+
+const char *rad_st_to_bf16(const rad_st_tensor *t, uint16_t *dst)
+{
+	size_t n = (size_t)t->numel;
+	const unsigned char *s = t->data;
+	switch (t->dtype) {
+	case RAD_ST_BF16:
+		memcpy(dst, s, n * 2);
+		return NULL;
+	case RAD_ST_F32:
+		#pragma omp parallel for schedule(static)
+		for (size_t i = 0; i < n; i++) {
+			float f;
+			memcpy(&f, s + 4 * i, 4);
+			dst[i] = rad_f32_to_bf16(f);
+		}
+		return NULL;
+	case RAD_ST_F16:
+		#pragma omp parallel for schedule(static)
+		for (size_t i = 0; i < n; i++) dst[i] = rad_f32_to_bf16(rad_f16_to_f32((uint16_t)(s[2 * i] | s[2 * i + 1] << 8)));
+		return NULL;
+	}
+	return rad_st_to_f32(t, NULL);   /* the same message */
+}
+
 void rad_st_release(const rad_st_tensor *t)
 {
 	/* the mapping starts on a page, so its pages are the address space's */

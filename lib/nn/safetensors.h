@@ -36,11 +36,17 @@ const char *rad_st_open(rad_st *st, const char *path);
 const rad_st_tensor *rad_st_find(const rad_st *st, const char *name);
 /* Converts the tensor to fp32 into dst[numel]; NULL or a message (unsupported dtype). */
 const char *rad_st_to_f32(const rad_st_tensor *t, float *dst);
+/* The same into bf16 (rounded to nearest even from F32 and F16, copied from BF16). */
+const char *rad_st_to_bf16(const rad_st_tensor *t, uint16_t *dst);
 /* Gives back the mapped pages that lie wholly inside t's bytes once they are converted:
  * a loader that copies every tensor then holds the weights once, not twice (the mapping's
  * pages count in the resident set until dropped).  Reading t again stays correct. */
 void rad_st_release(const rad_st_tensor *t);
 void rad_st_close(rad_st *st);
+
+/* A command-line option's dtype: "fp32" RAD_ST_F32 or "bf16" RAD_ST_BF16; anything else
+ * is a usage error naming option (e.g. "--dtype"). */
+int rad_st_dtype_arg(const char *option, const char *arg);
 
 float rad_bf16_to_f32(uint16_t h);
 uint16_t rad_f32_to_bf16(float f);     /* round to nearest even; NaN stays NaN */

@@ -110,6 +110,8 @@ const char *rad_train_opts_check(const rad_train_opts *o)
 	}
 	if (o->lr * o->weight_decay >= 1) return "--lr times --weight-decay must be below 1 (the decay scales weights by 1 - lr wd)";
 	if (o->warmup_steps >= 0 && o->warmup_ratio >= 0) return "give --warmup-steps or --warmup-ratio, not both";
+	if (o->base_dtype == RAD_ST_BF16 && !o->lora.rank && !o->adapter_dir && !o->resume)
+		return "--base-dtype bf16 holds a frozen base: it needs an adapter to train (--lora-rank or --adapter)";
 	if (o->lora.dropout >= 1) return "--lora-dropout must be below 1";
 	if (!(o->lora.alpha > 0) || !isfinite(o->lora.alpha)) return "--lora-alpha must be a finite number above 0";
 	if (o->adapter_dir && (o->lora.rank || o->lora.targets || o->lora.rslora))
@@ -217,7 +219,8 @@ static void resume_adapter(rad_trainer *t)
 	const char *e = rad_checkpoint_base(t->out, &fp, &recorded);
 	if (e) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 	const char *base = t->o.model_dir ? t->o.model_dir : recorded;
-	if ((e = rad_model_load(&t->m, base))) rad_die(RAD_EXIT_DATA, NULL, "the adapter's base model: %s", e);
+	if ((e = rad_model_load_as(&t->m, base, t->o.base_dtype)))
+		rad_die(RAD_EXIT_DATA, NULL, "the adapter's base model: %s", e);
 	if (rad_model_fingerprint(t->m) != fp)
 		rad_die(RAD_EXIT_DATA, base, "not the base model the adapter in %s was trained on (fingerprint %016" PRIx64
 		        ", the checkpoint's %016" PRIx64 ")", t->out, rad_model_fingerprint(t->m), fp);
@@ -245,6 +248,8 @@ static void open_files(rad_trainer *t)
 	if (t->resumed && rad_checkpoint_has_adapter(t->out)) {
 		resume_adapter(t);
 	} else if (t->resumed) {
+		if (o->base_dtype == RAD_ST_BF16)
+			rad_usage_error("--base-dtype bf16: the checkpoint in %s trains the whole model, not an adapter", t->out);
 		if ((e = rad_model_load(&t->m, t->out))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		rad_adamw_init(&t->opt, t->m->nparams);
 		if ((e = rad_checkpoint_load_state(t->out, t->m, &t->opt, &t->st))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
@@ -252,13 +257,13 @@ static void open_files(rad_trainer *t)
 		t->last_saved = t->st.step;
 	} else {
 		if (!o->model_dir) rad_usage_error("--model DIR is required");
-		if ((e = rad_model_load(&t->m, o->model_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+		if ((e = rad_model_load_as(&t->m, o->model_dir, o->base_dtype))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 		if (o->lora.rank || o->adapter_dir) start_adapter(t);
 		rad_adamw_init(&t->opt, rad_model_trainable(t->m).n);
 		rad_rng_seed(&t->st.rng, o->seed);
 		if (o->ref_dir) {
 			rad_model *r = NULL;
-			if ((e = rad_model_load(&r, o->ref_dir))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
+			if ((e = rad_model_load_as(&r, o->ref_dir, o->base_dtype))) rad_die(RAD_EXIT_DATA, NULL, "%s", e);
 			t->st.ref_model = rad_model_fingerprint(r);
 			rad_model_free(r);
 		} else {

@@ -49,6 +49,8 @@ typedef struct rad_train_opts {
 	 * the frozen base; the reference is then the base (the adapter off) */
 	rad_lora_opts lora;       /* dropout < 0: not given (an adapter's own, else 0) */
 	const char *adapter_dir;  /* start from this PEFT adapter: rank, alpha, targets are its own */
+	int base_dtype;           /* RAD_ST_F32, or RAD_ST_BF16: the frozen base's matrices held in
+	                             bf16 (an adapter only; nn/model.h rad_model_load_as) */
 } rad_train_opts;
 
 /* rad-train-step's defaults. */

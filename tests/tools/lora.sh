@@ -107,6 +107,29 @@ rad-train-step -m "$T/q" -o "$T/fa" --lr 1e-2 --max-steps 3 --threads 2 "$T/r40"
 rad-train-step -m "$T/q" -o "$T/fr" --lr 1e-2 --max-steps 3 --threads 2 --recompute "$T/r40" > /dev/null
 ok_if "--recompute: the same model after full training" cmp "$T/fa/model.safetensors" "$T/fr/model.safetensors"
 
+# --base-dtype bf16: the frozen base's matrices held in bf16.  On a checkpoint stored in
+# bf16 nothing is rounded, so the adapter, the metrics and the reference are the same
+# bytes as with the base in fp32; on an fp32 checkpoint the held base is another model
+# (its rounded matrices): the fp32 base's reference is refused, rad-logps --base-dtype
+# bf16's accepted.
+rad-init --arch qwen2 --vocab 64 --layers 2 --heads 4 --kv-heads 2 --dim 16 --context 32 --seed 1 --dtype bf16 -o "$T/qh" > /dev/null
+gen 3 6 | rad-logps -m "$T/qh" > "$T/rh"
+same "rad-logps --base-dtype bf16 on a bf16 checkpoint: the same bytes" \
+	"$(rad-logps -m "$T/qh" --base-dtype bf16 "$T/rh" | rad-dump | sha256sum)" "$(rad-dump "$T/rh" | sha256sum)"
+bargs=(--lora-rank 4 --lora-targets all-linear --lora-dropout 0.1 --lr 1e-2 --threads 2 --max-steps)
+rad-train-step -m "$T/qh" -o "$T/h32" "${bargs[@]}" 3 "$T/rh" | jq -c 'del(.step_s, .cpu_s, .tokens_per_s)' > "$T/h32.log"
+rad-train-step -m "$T/qh" -o "$T/h16" --base-dtype bf16 "${bargs[@]}" 3 "$T/rh" | jq -c 'del(.step_s, .cpu_s, .tokens_per_s)' > "$T/h16.log"
+ok_if "--base-dtype bf16 on a bf16 checkpoint: the same adapter" cmp "$T/h32/adapter_model.safetensors" "$T/h16/adapter_model.safetensors"
+ok_if "--base-dtype bf16 on a bf16 checkpoint: the same metrics" cmp "$T/h32.log" "$T/h16.log"
+ok_if "--base-dtype bf16: resumed with the base held in bf16" rad-train-step -o "$T/h16" --resume --base-dtype bf16 \
+	"${bargs[@]}" 4 "$T/rh"
+status_is 1 "--base-dtype bf16 on an fp32 checkpoint: the fp32 base's reference is refused" \
+	rad-train-step -m "$T/q" --base-dtype bf16 --lora-rank 2 --no-save "$T/r40"
+ok_if "--base-dtype bf16 on an fp32 checkpoint: rad-logps --base-dtype bf16's reference is accepted" \
+	bash -c "rad-logps -m '$T/q' --base-dtype bf16 '$T/r40' | rad-train-step -m '$T/q' --base-dtype bf16 --lora-rank 2 --no-save > /dev/null"
+status_is 2 "--base-dtype bf16 without an adapter" rad-train-step -m "$T/q" --base-dtype bf16 --no-save "$T/r40"
+status_is 2 "--base-dtype fp16" rad-logps -m "$T/q" --base-dtype fp16 "$T/r40"
+
 # rad-eval with --adapter: every mode that runs a model sees the merged model
 rad-merge -m "$T/q" --adapter "$T/full" -o "$T/qm"
 rad-eval prefs -m "$T/qm" "$T/r40" > "$T/p1"

@@ -53,7 +53,7 @@ typedef struct { int n, in, out; float *x, *w, *b, *y, *r; } lin_ctx;
 static double lin_f(void *p)
 {
 	lin_ctx *c = p;
-	rad_matmul_forward(c->y, c->x, c->w, NULL, c->b, c->n, c->in, c->out);
+	rad_matmul_forward(c->y, c->x, rad_weight_f32(c->w), c->b, c->n, c->in, c->out);
 	return dot(c->y, c->r, (size_t)c->n * c->out);
 }
 static void test_matmul(void)
@@ -62,14 +62,14 @@ static void test_matmul(void)
 	c.x = rnd(35, 1); c.w = rnd(42, 1); c.b = rnd(6, 1); c.y = rnd(30, 1); c.r = rnd(30, 1);
 	float *dx = calloc(35, 4), *dw = calloc(42, 4), *db = calloc(6, 4);
 	lin_f(&c);
-	rad_matmul_backward(dx, dw, db, c.r, c.x, c.w, NULL, c.n, c.in, c.out, 0);
+	rad_matmul_backward(dx, dw, db, c.r, c.x, rad_weight_f32(c.w), c.n, c.in, c.out, 0);
 	check("dx", c.x, dx, 35, lin_f, &c, 1e-2);
 	check("dw", c.w, dw, 42, lin_f, &c, 1e-2);
 	check("db", c.b, db, 6, lin_f, &c, 1e-2);
 	/* accumulate mode adds */
 	float *dx2 = calloc(35, 4);
 	for (int i = 0; i < 35; i++) dx2[i] = 1.0f;
-	rad_matmul_backward(dx2, NULL, NULL, c.r, c.x, c.w, NULL, c.n, c.in, c.out, 1);
+	rad_matmul_backward(dx2, NULL, NULL, c.r, c.x, rad_weight_f32(c.w), c.n, c.in, c.out, 1);
 	EXPECT_NEAR(dx2[3], dx[3] + 1.0, 1e-5);
 	free(c.x); free(c.w); free(c.b); free(c.y); free(c.r); free(dx); free(dw); free(db); free(dx2);
 }
@@ -106,8 +106,8 @@ static void test_matmul_bf16(void)
 	rad_bf16 *wh = malloc((size_t)out * in * 2);
 	rad_bf16_from_f32(wh, w, (size_t)out * in);
 	for (int i = 0; i < out * in; i++) EXPECT_NEAR(widen(wh[i]), bf16_ref(w[i]), 0);
-	rad_matmul_forward(y, x, w, wh, b, n, in, out);
-	rad_matmul_backward(dx, dw, NULL, dy, x, w, wh, n, in, out, 0);
+	rad_matmul_forward(y, x, (rad_weight){w, wh, 1}, b, n, in, out);
+	rad_matmul_backward(dx, dw, NULL, dy, x, (rad_weight){w, wh, 1}, n, in, out, 0);
 	double worst = 0, worst_full = 0;
 	for (int t = 0; t < n; t++)
 		for (int o = 0; o < out; o++) {
@@ -144,6 +144,58 @@ static void test_matmul_bf16(void)
 	EXPECT_MSG(worst < 1e-5, "bf16 backward vs rounded inputs: %g", worst);
 	free(x); free(w); free(b); free(y); free(dy); free(dx); free(dw); free(wh);
 }
+
+/* A weight held in bf16 only, in fp32 products: the same as an fp32 weight holding the
+ * rounded values — the same bits when it is widened whole, and to fp32 rounding when it is
+ * widened in blocks of rows (RAD_WIDEN_MB 1: 3 blocks of 873 rows here; the product's
+ * kernel, and so its order of summation, may differ with the block's size). */
+static void widened_case(const char *mb, double tol)
+{
+	int n = 5, in = 300, out = 2000;
+	setenv("RAD_WIDEN_MB", mb, 1);
+	float *x = rnd((size_t)n * in, 1), *w = rnd((size_t)out * in, 1), *b = rnd(out, 1), *dy = rnd((size_t)n * out, 1);
+	rad_bf16 *wh = malloc((size_t)out * in * 2);
+	rad_bf16_from_f32(wh, w, (size_t)out * in);
+	rad_f32_from_bf16(w, wh, (size_t)out * in);   /* w: the rounded values, in fp32 */
+	float *y = calloc((size_t)n * out, 4), *y32 = calloc((size_t)n * out, 4);
+	float *dx = calloc((size_t)n * in, 4), *dx32 = calloc((size_t)n * in, 4);
+	rad_matmul_forward(y32, x, rad_weight_f32(w), b, n, in, out);
+	rad_matmul_backward(dx32, NULL, NULL, dy, x, rad_weight_f32(w), n, in, out, 0);
+	rad_matmul_forward(y, x, (rad_weight){NULL, wh, 0}, b, n, in, out);
+	rad_matmul_backward(dx, NULL, NULL, dy, x, (rad_weight){NULL, wh, 0}, n, in, out, 0);
+	/* each error against the sum of its products' magnitudes: fp32 rounding is ~1e-7 of it */
+	double ey = 0, ex = 0, ex2 = 0;
+	float *dx2 = calloc((size_t)n * in, 4);
+	memcpy(dx2, dx32, (size_t)n * in * 4);
+	rad_matmul_backward(dx2, NULL, NULL, dy, x, (rad_weight){NULL, wh, 0}, n, in, out, 1);   /* adds on */
+	for (int t = 0; t < n; t++) {
+		for (int o = 0; o < out; o++) {
+			double mag = fabs(b[o]);
+			for (int i = 0; i < in; i++) mag += fabs((double)x[t * in + i] * w[o * in + i]);
+			ey = fmax(ey, fabs(y[t * out + o] - y32[t * out + o]) / mag);
+		}
+		for (int i = 0; i < in; i++) {
+			double mag = 0;
+			for (int o = 0; o < out; o++) mag += fabs((double)dy[t * out + o] * w[o * in + i]);
+			ex = fmax(ex, fabs(dx[t * in + i] - dx32[t * in + i]) / mag);
+			ex2 = fmax(ex2, fabs(dx2[t * in + i] - 2 * dx32[t * in + i]) / mag);
+		}
+	}
+	EXPECT_MSG(ey <= tol && ex <= tol, "RAD_WIDEN_MB %s: y %g, dx %g (allowed %g)", mb, ey, ex, tol);
+	EXPECT_MSG(ex2 <= 1e-6, "dx added onto: %g", ex2);
+	free(dx2);
+	/* an embedding table held in bf16 gives the rounded rows */
+	int32_t tok[3] = {1999, 0, 7}, pos[3] = {4, 0, 1};
+	float *e = calloc(3 * (size_t)in, 4);
+	rad_embedding_forward(e, (rad_weight){NULL, wh, 0}, (rad_weight){NULL, wh, 0}, tok, pos, 3, in);
+	for (int t = 0; t < 3; t++)
+		for (int j = 0; j < in; j++)
+			EXPECT_NEAR(e[t * in + j], w[tok[t] * in + j] + w[pos[t] * in + j], 0);
+	unsetenv("RAD_WIDEN_MB");
+	free(x); free(w); free(b); free(dy); free(wh); free(y); free(y32); free(dx); free(dx32); free(e);
+}
+static void test_matmul_widened_whole(void) { widened_case("64", 0); }
+static void test_matmul_widened_blocks(void) { widened_case("1", 1e-6); }
 
 /* ---- layernorm ---- */
 typedef struct { int n, c; float *x, *w, *b, *y, *mean, *rstd, *r; } ln_ctx;
@@ -362,7 +414,7 @@ typedef struct { int m, c, v, rows; float *x, *w, *logp, *lse, *r, *scratch; int
 static double lp_f(void *p)
 {
 	lp_ctx *c = p;
-	rad_logprobs_forward(c->logp, c->lse, c->x, c->w, NULL, c->tgt, c->m, c->c, c->v, c->scratch, c->rows);
+	rad_logprobs_forward(c->logp, c->lse, c->x, rad_weight_f32(c->w), c->tgt, c->m, c->c, c->v, c->scratch, c->rows);
 	return dot(c->logp, c->r, c->m);
 }
 static void logprobs_case(int rows)
@@ -380,7 +432,7 @@ static void logprobs_case(int rows)
 	EXPECT_NEAR(c.logp[2], z[c.tgt[2]] - mx - log(s), 1e-5);
 	float *dx = calloc(30, 4), *dw = calloc(65, 4);
 	lp_f(&c);   /* the backward uses the forward's logits when they are all kept */
-	rad_logprobs_backward(dx, dw, c.r, c.lse, c.x, c.w, NULL, c.tgt, c.m, c.c, c.v, c.scratch, c.rows);
+	rad_logprobs_backward(dx, dw, c.r, c.lse, c.x, rad_weight_f32(c.w), c.tgt, c.m, c.c, c.v, c.scratch, c.rows);
 	check("dx", c.x, dx, 30, lp_f, &c, 1e-2);
 	check("dw", c.w, dw, 65, lp_f, &c, 1e-2);
 	free(c.x); free(c.w); free(c.r); free(c.logp); free(c.lse); free(c.scratch); free(c.tgt); free(dx); free(dw);
@@ -397,8 +449,8 @@ static void test_logprobs_bf16(void)
 	rad_bf16 *wh = malloc((size_t)v * c * 2);
 	rad_bf16_from_f32(wh, w, (size_t)v * c);
 	int32_t tgt[6] = {0, 7, 49, 3, 3, 20};
-	rad_logprobs_forward(lp, lse, x, w, wh, tgt, m, c, v, scr, m);
-	rad_logprobs_backward(dx, dw, dl, lse, x, w, wh, tgt, m, c, v, scr, m);
+	rad_logprobs_forward(lp, lse, x, (rad_weight){w, wh, 1}, tgt, m, c, v, scr, m);
+	rad_logprobs_backward(dx, dw, dl, lse, x, (rad_weight){w, wh, 1}, tgt, m, c, v, scr, m);
 	double worst = 0;
 	for (int r = 0; r < m; r++) {
 		double z[50], mx = -1e300, s = 0;
@@ -411,8 +463,8 @@ static void test_logprobs_bf16(void)
 		worst = fmax(worst, fabs(lp[r] - (z[tgt[r]] - mx - log(s))));
 	}
 	EXPECT_MSG(worst < 1e-4, "bf16 log-probs vs rounded inputs: %g", worst);
-	rad_logprobs_forward(lp, lse, x, w, NULL, tgt, m, c, v, scr, m);
-	rad_logprobs_backward(dx32, dw32, dl, lse, x, w, NULL, tgt, m, c, v, scr, m);
+	rad_logprobs_forward(lp, lse, x, rad_weight_f32(w), tgt, m, c, v, scr, m);
+	rad_logprobs_backward(dx32, dw32, dl, lse, x, rad_weight_f32(w), tgt, m, c, v, scr, m);
 	double ex = 0, mx = 0, ew = 0, mw = 0;
 	for (int i = 0; i < m * c; i++) { ex = fmax(ex, fabs(dx[i] - dx32[i])); mx = fmax(mx, fabs(dx32[i])); }
 	for (int i = 0; i < v * c; i++) { ew = fmax(ew, fabs(dw[i] - dw32[i])); mw = fmax(mw, fabs(dw32[i])); }
@@ -428,7 +480,7 @@ typedef struct { int n, c; float *wte, *wpe, *x, *r; int32_t tok[6], pos[6]; } e
 static double em_f(void *p)
 {
 	em_ctx *c = p;
-	rad_embedding_forward(c->x, c->wte, c->wpe, c->tok, c->pos, c->n, c->c);
+	rad_embedding_forward(c->x, rad_weight_f32(c->wte), rad_weight_f32(c->wpe), c->tok, c->pos, c->n, c->c);
 	return dot(c->x, c->r, (size_t)c->n * c->c);
 }
 static void test_embedding(void)
@@ -449,6 +501,8 @@ int main(void)
 	rad_rng_seed(&R, 42);
 	RUN(test_matmul);
 	RUN(test_matmul_bf16);
+	RUN(test_matmul_widened_whole);
+	RUN(test_matmul_widened_blocks);
 	RUN(test_layernorm);
 	RUN(test_gelu);
 	RUN(test_attention);

@@ -324,6 +324,69 @@ static void test_recompute_same_bits(void)
 	}
 }
 
+/* A base held in bf16 (rad_model_load_as) computes exactly what an fp32 model holding
+ * the same rounded matrices computes: the same fingerprint, the same adapter gradient
+ * bits in fp32 and in bf16 products, with and without recompute; its matrices' fp32
+ * ranges are never written; it is not saved. */
+static void base_bf16_case(rad_model *m)
+{
+	char dir[] = "/tmp/rad-base-bf16-XXXXXX";
+	EXPECT(mkdtemp(dir) != NULL);
+	EXPECT(rad_model_save(m, dir, RAD_ST_F32) == NULL);
+	rad_model *held = NULL, *rounded = NULL;
+	const char *e = rad_model_load_as(&held, dir, RAD_ST_BF16);
+	EXPECT_MSG(!e, "%s", e);
+	EXPECT(rad_model_load(&rounded, dir) == NULL);
+	if (!held || !rounded) return;
+	size_t changed = 0;
+	for (int i = 0; i < rounded->ntensors; i++) {
+		const rad_model_tensor *t = &rounded->tensors[i];
+		size_t n = (size_t)t->rows * t->cols;
+		float *p = rounded->params + t->off;
+		if (!rad_model_tensor_is_matrix(t)) continue;
+		rad_bf16 *h = malloc(n * sizeof *h);
+		rad_bf16_from_f32(h, p, n);
+		float *back = malloc(n * sizeof *back);
+		rad_f32_from_bf16(back, h, n);
+		for (size_t j = 0; j < n; j++) changed += back[j] != p[j];
+		memcpy(p, back, n * sizeof *back);
+		for (size_t j = 0; j < n; j++) EXPECT_MSG(held->params[t->off + j] == 0, "%s: fp32 range written", t->name);
+		free(h);
+		free(back);
+	}
+	EXPECT(changed > 0);   /* the test is not of weights bf16 holds exactly */
+	EXPECT(rad_model_fingerprint(held) == rad_model_fingerprint(rounded));
+	EXPECT(rad_model_fingerprint(held) != rad_model_fingerprint(m));
+	EXPECT(rad_model_save(held, dir, RAD_ST_F32) != NULL);
+	rad_batch b;
+	fx_two_pairs(&b, 1);
+	with_adapter(held, 2, 0, 3);
+	with_adapter(rounded, 2, 0, 3);
+	for (int k = 0; k < 3; k++) {
+		int compute = k == 1 ? RAD_COMPUTE_BF16 : RAD_COMPUTE_F32;
+		rad_model_set_compute(held, compute);
+		rad_model_set_compute(rounded, compute);
+		held->recompute = k == 2;
+		float *g0 = one_gradient(held, &b), *g1 = one_gradient(rounded, &b);
+		size_t n = rad_model_trainable(held).n;
+		EXPECT_MSG(!memcmp(g0, g1, n * sizeof(float)), "%s, case %d: the adapter gradients differ", m->cfg.model_type, k);
+		free(g0);
+		free(g1);
+	}
+	EXPECT(held->grads == NULL);
+	rad_batch_free(&b);
+	rad_model_free(held);
+	rad_model_free(rounded);
+	rad_model_free(m);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	EXPECT(system(cmd) == 0);
+}
+static void test_base_bf16_gpt2(void) { base_bf16_case(fx_model(11, 16, 2, 2, 8, 4, 2.0)); }
+static void test_base_bf16_llama(void) { base_bf16_case(fx_llama_model(FX_LLAMA, 4, 2.0)); }
+static void test_base_bf16_qwen2(void) { base_bf16_case(fx_llama_model(FX_QWEN2, 5, 2.0)); }
+static void test_base_bf16_qwen3(void) { base_bf16_case(fx_llama_model(FX_QWEN3, 6, 2.0)); }
+
 /* PEFT's directory: written and read back the same bits, the configuration PEFT's keys;
  * what this build cannot apply is refused with the file named. */
 static void test_peft_dir(void)
@@ -384,5 +447,9 @@ int main(void)
 	RUN(test_merge_llama);
 	RUN(test_peft_dir);
 	RUN(test_recompute_same_bits);
+	RUN(test_base_bf16_gpt2);
+	RUN(test_base_bf16_llama);
+	RUN(test_base_bf16_qwen2);
+	RUN(test_base_bf16_qwen3);
 	return test_status();
 }
