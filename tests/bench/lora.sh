@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
 # lora.sh — what LoRA saves: peak RSS and time of one DPO step (4 pairs x (256 + 256)
-# tokens = 4096 tokens) on Qwen2.5-0.5B- and Qwen2.5-1.5B-shaped models (random weights,
-# tied, 151936 vocabulary), full training against LoRA r = 16 on q,k,v,o,gate,up,down,
-# with --recompute (one layer's activations held).  Then, from the measured LoRA row of
-# the largest shape, an estimate for the larger Qwen2.5 shapes: which LoRA DPO step fits
-# in 20 GiB.
+# tokens = 4096 tokens) on Qwen2.5-shaped models (random weights, tied, 151936
+# vocabulary), full training against LoRA r = 16 on q,k,v,o,gate,up,down, with
+# --recompute (one layer's activations held); LoRA also with the frozen base held in bf16
+# (--base-dtype bf16, when rad-train-step has it).  Beside rad, the same step in PyTorch
+# (tests/bench/llama_torch.py: fp32, LoRA written out as PEFT's Linear computes it,
+# torch.utils.checkpoint per layer) when a python3 with torch is found.  Then, from a
+# measured LoRA row (the bf16-base one when there is one), an estimate for the larger
+# Qwen2.5 shapes with either base dtype: which LoRA DPO step fits in 20 GiB.
 #
-# The steps run one at a time (each alone needs up to ~9 GiB); a row whose weights,
-# gradients and AdamW moments alone (16 bytes a parameter) exceed RAD_BENCH_MEM_GIB
+# The steps run one at a time; a row whose weights, gradients and AdamW moments alone
+# (16 bytes a trained parameter, 4 or 2 bytes a frozen one) exceed RAD_BENCH_MEM_GIB
 # (default 18) is not run and says so.  The reference log-probs come from a one-layer
 # model of the same vocabulary (--no-ref-check): memory and time do not depend on them.
-# ms/step is wall time on a shared machine; the process CPU seconds are given too.
-#   RAD_BENCH_LORA_SHAPES="0.5b 1.5b"   which shapes
+# s/step is wall time on a shared machine; the process CPU seconds are given too.
+#
+# Disk: each shape's model is written to $TMPDIR (mktemp -d) and removed before the next:
+# 0.5b 2.0 GB, 1.5b 6.2 GB (fp32), 3b 6.2 GB and 7b 14.1 GB (bf16 on disk when rad-init
+# has --dtype; fp32 would be 12.3 and 28.3 GB).  rad-init holds the whole model in fp32
+# in memory; a model larger than RAD_BENCH_LORA_INIT_GIB (default RAD_BENCH_MEM_GIB: 7b
+# at 26 GiB) is written instead from a one-layer rad-init model of the same shape, its
+# layer repeated (1.6 GB more on disk for 7b while it is copied): all layers then hold
+# the same weights, which changes neither the memory nor the time of a step.
+#   RAD_BENCH_LORA_SHAPES="0.5b 1.5b"   which shapes (0.5b 1.5b 3b 7b 14b)
+#   RAD_BENCH_LORA_MODES="full lora lora-bf16 torch-full torch-lora"   which rows
 #   RAD_BENCH_LORA_TOKENS="256 256"     prompt and completion tokens of each sequence
 #   RAD_BENCH_THREADS=2
+#   RAD_BENCH_MEM_GIB=18
+# e.g. only the bf16-base LoRA step of 7b:
+#   RAD_BENCH_LORA_SHAPES=7b RAD_BENCH_LORA_MODES=lora-bf16 bash tests/bench/lora.sh
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export PATH=${RAD_BIN:-$TOP/bin}:$PATH
@@ -25,12 +40,22 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 TH=${RAD_BENCH_THREADS:-2}
 MEM=${RAD_BENCH_MEM_GIB:-18}
+INIT_MEM=${RAD_BENCH_LORA_INIT_GIB:-$MEM}
 read -r LP LC <<< "${RAD_BENCH_LORA_TOKENS:-256 256}"
 V=151936 P=4
+MODES=${RAD_BENCH_LORA_MODES:-full lora lora-bf16 torch-full torch-lora}
+for m in $MODES; do
+	case $m in
+	full | lora | lora-bf16 | torch-full | torch-lora) ;;
+	*) echo "unknown mode $m (full, lora, lora-bf16, torch-full, torch-lora)"; exit 2 ;;
+	esac
+done
+want() { case " $MODES " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# shape NAME: "layers dim heads kv_heads ffn" of the Qwen2.5 model
+# shape NAME: "layers dim heads kv_heads ffn" of the Qwen2.5 model (tiny: the script's own test)
 shape() {
 	case $1 in
+	tiny) echo 2 64 4 2 128 ;;
 	0.5b) echo 24 896 14 2 4864 ;;
 	1.5b) echo 28 1536 12 2 8960 ;;
 	3b) echo 36 2048 16 2 11008 ;;
@@ -49,60 +74,156 @@ lora_params() {
 	awk -v L="$1" -v C="$2" -v H="$3" -v G="$4" -v F="$5" -v R="$6" 'BEGIN { D = C / H
 		printf "%.0f", L * R * ((C + H * D) + 2 * (C + G * D) + (H * D + C) + 2 * (C + F) + (F + C)) }'
 }
+# need BYTES P T FULL: GiB before any activation: P base weights of BYTES each and, for T
+# trained parameters, gradient and two moments (and their own weights unless FULL: then
+# they are the base's)
+need() {
+	awk -v b="$1" -v p="$2" -v t="$3" -v full="$4" 'BEGIN { printf "%.4f", (b * p + (full ? 12 : 16) * t) / 2^30 }'
+}
+one() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
+over() { awk -v n="$1" -v m="$2" 'BEGIN { exit !(n > m) }'; }
+row() { printf '%-5s %-5s %-5s %-5s %14s %13s %9s %8s %9s\n' "$@"; }
+gib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 2^20 }'; }
+secs() { awk -v s="$1" 'BEGIN { printf "%.2f", s }'; }
+
+# repeat_layer SRC DST L: DST, a checkpoint of L layers, each a copy of the one layer of
+# SRC (a one-layer rad-init checkpoint; its layer's tensors lie together between the
+# embedding and the final norm).  The header is rewritten, the data copied as bytes.
+repeat_layer() {
+	local src=$1/model.safetensors dst=$2 n=$3 hl h
+	hl=$(od -An -tu8 -N8 "$src" | tr -d ' ')
+	h=$(tail -c +9 "$src" | head -c "$hl" | jq -c --argjson n "$n" '
+		def shift($d): .value.data_offsets |= map(. + $d);
+		to_entries as $e
+		| [$e[] | select(.key | startswith("model.layers.0."))] as $l0
+		| ([$l0[].value.data_offsets[0]] | min) as $a | ([$l0[].value.data_offsets[1]] | max) as $b
+		| ($b - $a) as $len
+		| [$e[] | select(.key | startswith("model.layers.") | not)
+		     | if (.value.data_offsets? // [-1])[0] >= $b then shift(($n - 1) * $len) else . end]
+		  + [range($n) as $i | $l0[] | .key |= sub("^model\\.layers\\.0\\."; "model.layers.\($i).") | shift($i * $len)]
+		| sort_by(.value.data_offsets[0]? // -1) | from_entries
+		| [., $a, $b]') || return 1
+	local a b
+	a=$(jq '.[1]' <<< "$h") b=$(jq '.[2]' <<< "$h")
+	h=$(jq -c '.[0]' <<< "$h")
+	while [ $((${#h} % 8)) != 0 ]; do h="$h "; done    # the data 8-byte aligned, as rad writes it
+	mkdir -p "$dst" || return 1
+	jq --argjson n "$n" '.num_hidden_layers = $n' "$1/config.json" > "$dst/config.json" || return 1
+	{
+		local i
+		for i in 0 1 2 3 4 5 6 7; do printf '%b' "\\x$(printf %02x $(((${#h} >> (8 * i)) & 255)))"; done
+		printf '%s' "$h"
+		head -c "$a" < <(tail -c +$((9 + hl)) "$src")
+		for ((i = 0; i < n; i++)); do head -c $((b - a)) < <(tail -c +$((9 + hl + a)) "$src"); done
+		tail -c +$((9 + hl + b)) "$src"
+	} > "$dst/model.safetensors"
+}
+
+# make_model NAME L C H G F NP: the random model of shape NAME in $T/m
+make_model() {
+	local s=$1 L=$2 C=$3 H=$4 G=$5 F=$6 np=$7 dt=() a
+	# bf16 on disk from 3b on: half the disk, and the step reads it into its own dtype
+	if rad-init --help | grep -q -- --dtype && awk -v p="$np" 'BEGIN { exit !(p > 2e9) }'; then dt=(--dtype bf16); fi
+	a=(--arch qwen2 --vocab "$V" --heads "$H" --kv-heads "$G" --dim "$C" --ffn "$F" --context 1024 "${dt[@]}")
+	if awk -v p="$np" -v m="$INIT_MEM" 'BEGIN { exit !(4 * p / 2^30 > m) }'; then
+		notes+=("$s: rad-init would hold $(one "$(need 4 "$np" 0 0)") GiB in fp32; its model is one rad-init layer repeated $L times")
+		rad-init "${a[@]}" --layers 1 -o "$T/m1" > /dev/null && repeat_layer "$T/m1" "$T/m" "$L" || return 1
+		rm -rf "$T/m1"
+	else
+		rad-init "${a[@]}" --layers "$L" -o "$T/m" > /dev/null
+	fi
+}
 
 awk -v seed=1 -v n=1 -v pairs=$P -v plen="$LP" -v clen="$LC" -v vocab=$V -f "$TOP/tests/tools/gen_batches.awk" |
 	rad-dump --encode > "$T/b" || exit 1
 rad-init --arch qwen2 --vocab $V --layers 1 --heads 2 --kv-heads 2 --dim 32 --ffn 32 --context 1024 -o "$T/tiny" > /dev/null || exit 1
 rad-logps -m "$T/tiny" --threads "$TH" "$T/b" > "$T/r" || exit 1
 
-echo "DPO step, $P pairs x ($LP + $LC) tokens = $((2 * P * (LP + LC))) tokens, $TH threads, --recompute"
+# The bf16-base rows need rad-train-step's --base-dtype; the torch rows a python3 with torch
+# (the PATH's first, else Debian's, where make deps installs python3-torch).
+bf16=0
+if want lora-bf16; then
+	if rad-train-step --help 2>&1 | grep -q -- --base-dtype; then bf16=1
+	else echo "base bf16: rad-train-step has no --base-dtype"; fi
+fi
+py=""
+if want torch-full || want torch-lora; then
+	for p in python3 /usr/bin/python3; do
+		if command -v "$p" > /dev/null && "$p" -c 'import torch' 2> /dev/null; then py=$p; break; fi
+	done
+	[ -n "$py" ] || echo "torch column skipped: no python3 here imports torch (make deps installs python3-torch)"
+fi
+
+echo "DPO step, $P pairs x ($LP + $LC) tokens = $((2 * P * (LP + LC))) tokens, $TH threads, --recompute (torch: checkpoint per layer)"
 echo "also running on this machine at the start: $(ps -eo pcpu=,rss=,comm= --sort=-rss | awk '$2 > 1048576 { printf "%s (%.1f GiB) ", $3, $2 / 1048576 }')"
-printf '%-5s %-5s %-5s %14s %13s %9s %8s %9s\n' shape mode base params trainable s/step cpu_s RSS_GiB
-over_lora=""
+row shape impl mode base params trainable s/step cpu_s RSS_GiB
+notes=()
+over_fp32="" over_bf16=""
 for s in ${RAD_BENCH_LORA_SHAPES:-0.5b 1.5b}; do
 	read -r L C H G F < <(shape "$s") || { echo "unknown shape $s"; exit 2; }
 	np=$(params "$L" "$C" "$H" "$G" "$F")
-	rad-init --arch qwen2 --vocab $V --layers "$L" --heads "$H" --kv-heads "$G" --dim "$C" --ffn "$F" \
-		--context 1024 -o "$T/m" > /dev/null || exit 1
-	for mode in full lora; do
-		if [ $mode = full ]; then
-			nt=$np; extra=()
-		else
-			nt=$(lora_params "$L" "$C" "$H" "$G" "$F" 16)
-			extra=(--lora-rank 16 --lora-alpha 32 --lora-targets q,k,v,o,gate,up,down)
-		fi
-		# weights + (trainable) gradients and two moments, before any activation
-		need=$(awk -v p="$np" -v t="$nt" 'BEGIN { printf "%.1f", (4 * p + 12 * t) / 2^30 }')
-		if awk -v n="$need" -v m="$MEM" 'BEGIN { exit !(n > m) }'; then
-			printf '%-5s %-5s %-5s %14s %13s %9s %8s %9s\n' "$s" $mode fp32 "$np" "$nt" - - ">$need (not run)"
+	nl=$(lora_params "$L" "$C" "$H" "$G" "$F" 16)
+	W=$(((H + 2 * G) * C / H))
+	for mode in full lora lora-bf16; do
+		want $mode || continue
+		[ $mode = lora-bf16 ] && [ $bf16 = 0 ] && continue
+		base=fp32 wb=4 full=0 nt=$nl extra=(--lora-rank 16 --lora-alpha 32 --lora-targets q,k,v,o,gate,up,down)
+		case $mode in
+		full) nt=$np full=1 extra=() ;;
+		lora-bf16) base=bf16 wb=2 extra+=(--base-dtype bf16) ;;
+		esac
+		n=$(need $wb "$np" "$nt" $full)
+		if over "$n" "$MEM"; then
+			row "$s" rad "${mode%-bf16}" $base "$np" "$nt" - - ">$(one "$n") (not run)"
 			continue
 		fi
+		[ -d "$T/m" ] || make_model "$s" "$L" "$C" "$H" "$G" "$F" "$np" || { echo "$s: writing the model failed"; exit 1; }
 		/usr/bin/time -f "%M" -o "$T/rss" rad-train-step -m "$T/m" --no-save --no-ref-check --recompute --threads "$TH" \
 			--lr 1e-6 "${extra[@]}" "$T/r" > "$T/log" || { echo "$s $mode: the step failed"; exit 1; }
 		rss=$(tail -1 "$T/rss")
-		printf '%-5s %-5s %-5s %14s %13s %9.1f %8.1f %9.2f\n' "$s" $mode fp32 "$np" "$nt" \
-			"$(jq .step_s "$T/log")" "$(jq .cpu_s "$T/log")" "$(awk -v r="$rss" 'BEGIN { print r / 2^20 }')"
-		[ $mode = lora ] && over_lora="$s $rss $np $nt $L $C $F $(((H + 2 * G) * C / H))"
+		row "$s" rad "${mode%-bf16}" $base "$np" "$nt" "$(secs "$(jq .step_s "$T/log")")" "$(secs "$(jq .cpu_s "$T/log")")" "$(gib "$rss")"
+		case $mode in
+		lora) over_fp32="$s $rss $np $nt $L $C $F $W 4 fp32" ;;
+		lora-bf16) over_bf16="$s $rss $np $nt $L $C $F $W 2 bf16" ;;
+		esac
 	done
 	rm -rf "$T/m"
+	[ -n "$py" ] || continue
+	for mode in torch-full torch-lora; do
+		want $mode || continue
+		if [ $mode = torch-full ]; then nt=$np full=1 extra=(); else nt=$nl full=0 extra=(lora=16 alpha=32); fi
+		n=$(need 4 "$np" "$nt" $full)
+		if over "$n" "$MEM"; then
+			row "$s" torch "${mode#torch-}" fp32 "$np" "$nt" - - ">$(one "$n") (not run)"
+			continue
+		fi
+		"$py" "$TOP/tests/bench/llama_torch.py" "$L" "$C" "$H" "$G" "$F" $V 1 $P "$LP" "$LC" 1 "$TH" dpo \
+			bias=1 checkpoint=1 "${extra[@]}" > "$T/tlog" 2> "$T/terr" || { cat "$T/terr"; echo "$s $mode: the step failed"; exit 1; }
+		tr=$(jq .trainable "$T/tlog")
+		row "$s" torch "${mode#torch-}" fp32 "$np" "$tr" "$(secs "$(jq .step_s "$T/tlog")")" "$(secs "$(jq .cpu_s "$T/tlog")")" \
+			"$(gib "$(jq .rss_kib "$T/tlog")")"
+		[ "$tr" = "$nt" ] || notes+=("$s torch $mode: $tr trainable parameters, rad's shape has $nt")
+	done
 done
-echo "base bf16: not built (--base-dtype bf16 is not implemented); its rows would hold the base in 2 bytes a parameter"
+for n in "${notes[@]}"; do echo "note: $n"; done
 
-# Larger shapes, estimated: the measured LoRA step's RSS less its fp32 weights and its
-# adapter's 16 bytes a parameter is the overhead (activations and buffers), scaled by the
-# activations per token that --recompute holds: L + 1 residual streams of C and one
-# layer's buffers (q/k/v, attention out, norms, the MLP's 3F).
+# Larger shapes, estimated: the measured LoRA step's RSS less its base weights (4 or 2
+# bytes a parameter) and its adapter's 16 bytes a parameter is the overhead (activations
+# and buffers), scaled by the activations per token that --recompute holds: L + 1 residual
+# streams of C and one layer's buffers (q/k/v, attention out, norms, the MLP's 3F).
+over_lora=${over_bf16:-$over_fp32}
 [ -n "$over_lora" ] || exit 0
-read -r s0 rss0 np0 nt0 L0 C0 F0 W0 <<< "$over_lora"
-echo "LoRA r = 16 DPO step, fp32 base, estimated from the measured $s0 row (not measured):"
+read -r s0 rss0 np0 nt0 L0 C0 F0 W0 wb0 b0 <<< "$over_lora"
+echo "LoRA r = 16 DPO step, estimated from the measured rad $s0 lora row with base $b0 (not measured):"
 for s in 0.5b 1.5b 3b 7b 14b; do
 	read -r L C H G F < <(shape "$s")
 	np=$(params "$L" "$C" "$H" "$G" "$F")
 	nt=$(lora_params "$L" "$C" "$H" "$G" "$F" 16)
 	awk -v s="$s" -v p="$np" -v t="$nt" -v L="$L" -v C="$C" -v F="$F" -v W=$(((H + 2 * G) * C / H)) \
-		-v r0="$rss0" -v p0="$np0" -v t0="$nt0" -v L0="$L0" -v C0="$C0" -v F0="$F0" -v W0="$W0" 'BEGIN {
-		over = r0 * 1024 - 4 * p0 - 16 * t0
+		-v r0="$rss0" -v p0="$np0" -v t0="$nt0" -v L0="$L0" -v C0="$C0" -v F0="$F0" -v W0="$W0" -v wb0="$wb0" 'BEGIN {
+		over = r0 * 1024 - wb0 * p0 - 16 * t0
 		a = C * (L + 1) + 6 * C + W + 3 * F; a0 = C0 * (L0 + 1) + 6 * C0 + W0 + 3 * F0
-		est = (4 * p + 16 * t + over * a / a0) / 2^30
-		printf "  %-5s %6.1f GiB  %s\n", s, est, est <= 20 ? "fits in 20 GiB" : "does not fit in 20 GiB" }'
+		e4 = (4 * p + 16 * t + over * a / a0) / 2^30; e2 = (2 * p + 16 * t + over * a / a0) / 2^30
+		printf "  %-5s base fp32 %6.1f GiB %-16s base bf16 %6.1f GiB %s\n", s, e4, e4 <= 20 ? "(fits in 20 GiB)" : "(does not fit)",
+			e2, e2 <= 20 ? "(fits in 20 GiB)" : "(does not fit)" }'
 done
