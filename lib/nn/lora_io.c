@@ -75,7 +75,7 @@ const char *rad_lora_save(const rad_lora *lo, const rad_model_config *c, const c
 	rad_st_out *out = rad_calloc(lo->ntensors, sizeof *out);
 	for (int i = 0; i < lo->ntensors; i++) {
 		const rad_model_tensor *t = &lo->tensors[i];
-		out[i] = (rad_st_out){t->name, 2, {t->shape[0], t->shape[1]}, lo->params + t->off, t->rows, t->cols, 0};
+		out[i] = (rad_st_out){t->name, 2, {t->shape[0], t->shape[1]}, lo->params + t->off, t->rows, t->cols, 0, NULL};
 	}
 	const char *e = rad_st_write_beside(st, out, lo->ntensors, dtype, cfg_tmp, cfg);
 	free(out);

@@ -326,27 +326,46 @@ const rad_bf16 *rad_model_bf16(rad_model *m)
 	return m->params_bf16;
 }
 
+void rad_model_hold_bf16(rad_model *m)
+{
+	/* params keeps its calloc'd zero pages over the matrices: never written, never resident */
+	m->bf16_only = 1;
+	m->params_bf16 = rad_calloc(m->nparams + 32, sizeof *m->params_bf16);
+}
+
 void rad_model_init(rad_model *m, uint64_t seed)
 {
 	const rad_model_config *c = &m->cfg;
 	double std = 0.02, proj_std = 0.02 / sqrt(2.0 * c->n_layers);
-	memset(m->params, 0, m->nparams * sizeof(float));
+	enum { CHUNK = 1 << 16 };   /* a bf16-held matrix is drawn in fp32 a chunk at a time */
+	float chunk[CHUNK];
 	for (int i = 0; i < m->ntensors; i++) {
 		const rad_model_tensor *t = &m->tensors[i];
+		int held = m->bf16_only && rad_model_tensor_is_matrix(t);
 		float *p = m->params + t->off;
 		size_t n = (size_t)t->rows * t->cols;
 		const char *nm = t->name;
 		size_t ln = strlen(nm);
 		int is_bias = ln > 5 && !strcmp(nm + ln - 5, ".bias");
 		int is_norm = strstr(nm, "ln_") || strstr(nm, "norm");
-		if (is_bias) continue;
-		if (is_norm) { for (size_t j = 0; j < n; j++) p[j] = 1.0f; continue; }
+		if (is_bias || is_norm) {   /* vectors: fp32 always */
+			for (size_t j = 0; j < n; j++) p[j] = is_norm ? 1.0f : 0.0f;
+			continue;
+		}
 		double sd = strstr(nm, "c_proj.weight") || strstr(nm, "o_proj.weight") ||
 		            strstr(nm, "down_proj.weight") ? proj_std : std;
 		/* keyed by the tensor's name: the same seed gives the same tensor whatever else changes */
 		rad_rng r;
 		rad_rng_seed(&r, rad_hash64(nm, ln, seed ^ RAD_HASH_SEED));
-		for (size_t j = 0; j < n; j++) p[j] = (float)(sd * rad_rng_normal(&r));
+		if (!held) {
+			for (size_t j = 0; j < n; j++) p[j] = (float)(sd * rad_rng_normal(&r));
+			continue;
+		}
+		for (size_t j0 = 0; j0 < n; j0 += CHUNK) {
+			size_t k = n - j0 < CHUNK ? n - j0 : CHUNK;
+			for (size_t j = 0; j < k; j++) chunk[j] = (float)(sd * rad_rng_normal(&r));
+			rad_bf16_from_f32(m->params_bf16 + t->off + j0, chunk, k);
+		}
 	}
 }
 
@@ -522,6 +541,8 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, int keep)
 	const char *kmb = getenv("RAD_LOGITS_KEEP_MB");
 	size_t keep_bytes = (size_t)(kmb ? atol(kmb) : 256) << 20;
 	a->lrows = keep && M * c->vocab * 4 <= keep_bytes ? (int)M : rad_logprobs_chunk(c->vocab);
+	/* a head held in bf16 is widened once a chunk: four times the rows, a quarter the widenings */
+	if (a->lrows < (int)M && m->bf16_only) a->lrows = a->lrows * 4 < (int)M ? a->lrows * 4 : (int)M;
 	a->logits = rad_malloc((size_t)a->lrows * c->vocab * 4);
 	if (c->pos == RAD_POS_ROPE) {
 		a->cs = rad_malloc(N * c->head_dim * 4);

@@ -160,8 +160,12 @@ int rad_model_tensor_is_matrix(const rad_model_tensor *t);
 /* A zeroed model of configuration c (check it first); NULL + *err when c is not runnable. */
 rad_model *rad_model_new(const rad_model_config *c, const char **err);
 void rad_model_free(rad_model *m);
+/* From now on the model holds its matrices in bf16 only (m->bf16_only), zeroed; call it
+ * on a new model, before its weights are set (rad_model_load_as, rad-init --dtype bf16). */
+void rad_model_hold_bf16(rad_model *m);
 /* GPT-2's initialisation: N(0, 0.02) for weights and embeddings, N(0, 0.02/sqrt(2L)) for
- * the projections into the residual stream, zero biases, unit norm weights; seeded. */
+ * the projections into the residual stream, zero biases, unit norm weights; seeded.  A
+ * model holding its matrices in bf16 gets the same values rounded, and no fp32 copy. */
 void rad_model_init(rad_model *m, uint64_t seed);
 /* Training mode: the forward keeps its activations, and the trainable set (below) gets
  * zeroed gradients. */
@@ -195,7 +199,8 @@ const char *rad_model_load(rad_model **out, const char *dir);
 /* The same, holding the matrices in dtype: RAD_ST_F32 (rad_model_load) or RAD_ST_BF16 —
  * a frozen base in half the memory (--base-dtype bf16).  Such a model computes in fp32
  * (or bf16) exactly what an fp32 model holding the bf16-rounded weights computes, and has
- * that model's fingerprint; it is never trained itself (an adapter is), and not saved. */
+ * that model's fingerprint; it is never trained itself (an adapter is).  Saving it writes
+ * the matrices as held. */
 const char *rad_model_load_as(rad_model **out, const char *dir, int dtype);
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype);
 

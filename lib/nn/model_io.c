@@ -562,11 +562,7 @@ const char *rad_model_load_as(rad_model **out, const char *dir, int dtype)
 	if (e) return e;
 	rad_model *m = rad_model_new(&c, &e);
 	if (!m) { snprintf(msg, sizeof msg, "%s: %s", path, e); return msg; }
-	if (dtype == RAD_ST_BF16) {
-		/* params keeps its calloc'd zero pages over the matrices: never written, never resident */
-		m->bf16_only = 1;
-		m->params_bf16 = rad_malloc(m->nparams * sizeof *m->params_bf16 + 64);
-	}
+	if (dtype == RAD_ST_BF16) rad_model_hold_bf16(m);
 	shards sh;
 	if ((e = shards_open(&sh, dir))) { rad_model_free(m); return e; }
 	int gpt2 = !strcmp(c.model_type, "gpt2");
@@ -634,7 +630,6 @@ fail:
  * old checkpoint, if any, as it was. */
 const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 {
-	if (m->bf16_only) return "a model loaded with its matrices in bf16 only is not saved (it is a frozen base)";
 	char cfg[1024], cfg_tmp[1100], st[1024];
 	snprintf(cfg, sizeof cfg, "%s/config.json", dir);
 	snprintf(cfg_tmp, sizeof cfg_tmp, "%s.tmp", cfg);
@@ -648,7 +643,8 @@ const char *rad_model_save(const rad_model *m, const char *dir, int dtype)
 		o[i].ndim = t->ndim;
 		o[i].shape[0] = t->shape[0];
 		o[i].shape[1] = t->shape[1];
-		o[i].src = m->params + t->off;
+		if (m->bf16_only && rad_model_tensor_is_matrix(t)) o[i].src_bf16 = m->params_bf16 + t->off;
+		else o[i].src = m->params + t->off;
 		o[i].rows = t->rows;
 		o[i].cols = t->cols;
 		o[i].transposed = t->transposed;

@@ -281,7 +281,12 @@ const char *rad_st_write(const char *path, const rad_st_out *t, int n, int dtype
 				size_t fe = e0 + e, si;
 				if (o->transposed) si = (fe % o->rows) * o->cols + fe / o->rows;
 				else si = fe;
-				float v = o->src[si];
+				if (o->src_bf16 && esz == 2) {   /* as held: nothing to round */
+					buf[2 * e] = (unsigned char)o->src_bf16[si];
+					buf[2 * e + 1] = (unsigned char)(o->src_bf16[si] >> 8);
+					continue;
+				}
+				float v = o->src_bf16 ? rad_bf16_to_f32(o->src_bf16[si]) : o->src[si];
 				if (esz == 4) memcpy(buf + 4 * e, &v, 4);
 				else { uint16_t b = rad_f32_to_bf16(v); buf[2 * e] = (unsigned char)b; buf[2 * e + 1] = (unsigned char)(b >> 8); }
 			}

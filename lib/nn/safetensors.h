@@ -53,7 +53,8 @@ uint16_t rad_f32_to_bf16(float f);     /* round to nearest even; NaN stays NaN *
 float rad_f16_to_f32(uint16_t h);
 
 /* One tensor to write: HF shape, and where its values are.  Source element (i, j) of the
- * internal [rows, cols] block is src[i * cols + j]; transposed means the file holds the
+ * internal [rows, cols] block is src[i * cols + j] (or src_bf16[i * cols + j] when the
+ * values are held in bf16: src is then NULL); transposed means the file holds the
  * [cols, rows] transpose (GPT-2 Conv1D). */
 typedef struct rad_st_out {
 	const char *name;
@@ -62,6 +63,7 @@ typedef struct rad_st_out {
 	const float *src;
 	int64_t rows, cols;
 	int transposed;
+	const uint16_t *src_bf16;
 } rad_st_out;
 
 /* Writes the tensors (in the order given) to path in dtype RAD_ST_F32 or RAD_ST_BF16,

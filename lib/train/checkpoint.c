@@ -306,8 +306,8 @@ static const char *fill(const char *tmp, const char *dir, const char *from_dir, 
 	snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
 	int64_t n = (int64_t)rad_model_trainable(m).n;
 	rad_st_out o[2] = {
-		{"exp_avg", 1, {n, 1}, opt->m, n, 1, 0},
-		{"exp_avg_sq", 1, {n, 1}, opt->v, n, 1, 0},
+		{"exp_avg", 1, {n, 1}, opt->m, n, 1, 0, NULL},
+		{"exp_avg_sq", 1, {n, 1}, opt->v, n, 1, 0, NULL},
 	};
 	if ((e = rad_st_write(p, o, 2, RAD_ST_F32, NULL))) goto out;
 	if ((e = write_state(tmp, m, opt, st))) goto out;

@@ -437,7 +437,7 @@ static void dump_grads(rad_trainer *t)
 	for (int i = 0; i < p.ntensors; i++) {
 		const rad_model_tensor *mt = &p.tensors[i];
 		o[i] = (rad_st_out){mt->name, mt->ndim, {mt->shape[0], mt->shape[1]}, p.grads + mt->off, mt->rows, mt->cols,
-		                    mt->transposed};
+		                    mt->transposed, NULL};
 	}
 	const char *e = rad_st_write(t->o.dump_grads, o, p.ntensors, RAD_ST_F32, NULL);
 	free(o);

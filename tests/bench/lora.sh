@@ -16,12 +16,7 @@
 # s/step is wall time on a shared machine; the process CPU seconds are given too.
 #
 # Disk: each shape's model is written to $TMPDIR (mktemp -d) and removed before the next:
-# 0.5b 2.0 GB, 1.5b 6.2 GB (fp32), 3b 6.2 GB and 7b 14.1 GB (bf16 on disk when rad-init
-# has --dtype; fp32 would be 12.3 and 28.3 GB).  rad-init holds the whole model in fp32
-# in memory; a model larger than RAD_BENCH_LORA_INIT_GIB (default RAD_BENCH_MEM_GIB: 7b
-# at 26 GiB) is written instead from a one-layer rad-init model of the same shape, its
-# layer repeated (1.6 GB more on disk for 7b while it is copied): all layers then hold
-# the same weights, which changes neither the memory nor the time of a step.
+# 0.5b 2.0 GB, 1.5b 6.2 GB (fp32), 3b 6.2 GB and 7b 14.1 GB (bf16).
 #   RAD_BENCH_LORA_SHAPES="0.5b 1.5b"   which shapes (0.5b 1.5b 3b 7b 14b)
 #   RAD_BENCH_LORA_MODES="full lora lora-bf16 torch-full torch-lora"   which rows
 #   RAD_BENCH_LORA_TOKENS="256 256"     prompt and completion tokens of each sequence
@@ -40,7 +35,6 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 TH=${RAD_BENCH_THREADS:-2}
 MEM=${RAD_BENCH_MEM_GIB:-18}
-INIT_MEM=${RAD_BENCH_LORA_INIT_GIB:-$MEM}
 read -r LP LC <<< "${RAD_BENCH_LORA_TOKENS:-256 256}"
 V=151936 P=4
 MODES=${RAD_BENCH_LORA_MODES:-full lora lora-bf16 torch-full torch-lora}
@@ -86,52 +80,13 @@ row() { printf '%-5s %-5s %-5s %-5s %14s %13s %9s %8s %9s\n' "$@"; }
 gib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 2^20 }'; }
 secs() { awk -v s="$1" 'BEGIN { printf "%.2f", s }'; }
 
-# repeat_layer SRC DST L: DST, a checkpoint of L layers, each a copy of the one layer of
-# SRC (a one-layer rad-init checkpoint; its layer's tensors lie together between the
-# embedding and the final norm).  The header is rewritten, the data copied as bytes.
-repeat_layer() {
-	local src=$1/model.safetensors dst=$2 n=$3 hl h
-	hl=$(od -An -tu8 -N8 "$src" | tr -d ' ')
-	h=$(tail -c +9 "$src" | head -c "$hl" | jq -c --argjson n "$n" '
-		def shift($d): .value.data_offsets |= map(. + $d);
-		to_entries as $e
-		| [$e[] | select(.key | startswith("model.layers.0."))] as $l0
-		| ([$l0[].value.data_offsets[0]] | min) as $a | ([$l0[].value.data_offsets[1]] | max) as $b
-		| ($b - $a) as $len
-		| [$e[] | select(.key | startswith("model.layers.") | not)
-		     | if (.value.data_offsets? // [-1])[0] >= $b then shift(($n - 1) * $len) else . end]
-		  + [range($n) as $i | $l0[] | .key |= sub("^model\\.layers\\.0\\."; "model.layers.\($i).") | shift($i * $len)]
-		| sort_by(.value.data_offsets[0]? // -1) | from_entries
-		| [., $a, $b]') || return 1
-	local a b
-	a=$(jq '.[1]' <<< "$h") b=$(jq '.[2]' <<< "$h")
-	h=$(jq -c '.[0]' <<< "$h")
-	while [ $((${#h} % 8)) != 0 ]; do h="$h "; done    # the data 8-byte aligned, as rad writes it
-	mkdir -p "$dst" || return 1
-	jq --argjson n "$n" '.num_hidden_layers = $n' "$1/config.json" > "$dst/config.json" || return 1
-	{
-		local i
-		for i in 0 1 2 3 4 5 6 7; do printf '%b' "\\x$(printf %02x $(((${#h} >> (8 * i)) & 255)))"; done
-		printf '%s' "$h"
-		head -c "$a" < <(tail -c +$((9 + hl)) "$src")
-		for ((i = 0; i < n; i++)); do head -c $((b - a)) < <(tail -c +$((9 + hl + a)) "$src"); done
-		tail -c +$((9 + hl + b)) "$src"
-	} > "$dst/model.safetensors"
-}
-
-# make_model NAME L C H G F NP: the random model of shape NAME in $T/m
+# make_model NAME L C H G F NP: the random model of shape NAME in $T/m; bf16 on disk from
+# 3b on (half the disk; rad-init then holds it in bf16 too, 14 GiB for 7b)
 make_model() {
-	local s=$1 L=$2 C=$3 H=$4 G=$5 F=$6 np=$7 dt=() a
-	# bf16 on disk from 3b on: half the disk, and the step reads it into its own dtype
-	if rad-init --help | grep -q -- --dtype && awk -v p="$np" 'BEGIN { exit !(p > 2e9) }'; then dt=(--dtype bf16); fi
-	a=(--arch qwen2 --vocab "$V" --heads "$H" --kv-heads "$G" --dim "$C" --ffn "$F" --context 1024 "${dt[@]}")
-	if awk -v p="$np" -v m="$INIT_MEM" 'BEGIN { exit !(4 * p / 2^30 > m) }'; then
-		notes+=("$s: rad-init would hold $(one "$(need 4 "$np" 0 0)") GiB in fp32; its model is one rad-init layer repeated $L times")
-		rad-init "${a[@]}" --layers 1 -o "$T/m1" > /dev/null && repeat_layer "$T/m1" "$T/m" "$L" || return 1
-		rm -rf "$T/m1"
-	else
-		rad-init "${a[@]}" --layers "$L" -o "$T/m" > /dev/null
-	fi
+	local dt=()
+	awk -v p="$7" 'BEGIN { exit !(p > 2e9) }' && dt=(--dtype bf16)
+	rad-init --arch qwen2 --vocab "$V" --layers "$2" --heads "$4" --kv-heads "$5" --dim "$3" --ffn "$6" --context 1024 \
+		"${dt[@]}" -o "$T/m" > /dev/null
 }
 
 awk -v seed=1 -v n=1 -v pairs=$P -v plen="$LP" -v clen="$LC" -v vocab=$V -f "$TOP/tests/tools/gen_batches.awk" |

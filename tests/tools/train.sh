@@ -20,6 +20,14 @@ status_is 1 "another seed, other weights" cmp -s "$T/init/model.safetensors" "$T
 rad-init --vocab 64 --layers 1 --heads 2 --dim 16 --context 32 --dtype bf16 -o "$T/initbf"
 same "init --dtype bf16: config.json says bfloat16" "$(jq -r .torch_dtype "$T/initbf/config.json")" bfloat16
 same "init --dtype bf16: the tensors are BF16" "$(head -c 400 "$T/initbf/model.safetensors" | grep -c '"dtype":"BF16"')" 1
+# bf16 on disk: the fp32 model's values rounded (drawn a chunk at a time, never held in
+# fp32): three fingerprints agree — rad-init's own, the bf16 file's, and the fp32 file's
+# with its matrices held in bf16 (GPT-2: its Conv1D tensors are stored transposed)
+fpr() { rad-logps "$@" "$T/b4" | rad-dump --header | head -1 | jq -r .meta.ref_model; }
+vfp=$(rad-init --vocab 64 --layers 2 --heads 2 --dim 16 --context 32 --seed 1 --dtype bf16 --verbose -o "$T/initbf2" 2>&1 |
+	grep -o 'fingerprint [0-9a-f]*' | cut -d' ' -f2)
+same "init --dtype bf16: the fp32 model's values, rounded" "$(fpr -m "$T/initbf2") $(fpr -m "$T/init" --base-dtype bf16)" "$vfp $vfp"
+status_is 1 "init --dtype bf16: not the fp32 model itself" test "$(fpr -m "$T/init")" = "$vfp"
 same "init: fp32 says float32" "$(jq -r .torch_dtype "$T/init/config.json")" float32
 status_is 2 "init: --dim not a multiple of --heads" rad-init --vocab 64 --heads 3 --dim 16 -o "$T/x"
 status_is 2 "init: no vocabulary" rad-init -o "$T/x"

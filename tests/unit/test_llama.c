@@ -311,7 +311,7 @@ static void test_checkpoint_roundtrip(void)
 		rad_st_out *o = calloc(n, sizeof *o);
 		for (int i = 0; i < n; i++) {
 			const rad_model_tensor *tt = &m->tensors[i];
-			o[i] = (rad_st_out){tt->name, tt->ndim, {tt->shape[0], tt->shape[1]}, m->params + tt->off, tt->rows, tt->cols, 0};
+			o[i] = (rad_st_out){tt->name, tt->ndim, {tt->shape[0], tt->shape[1]}, m->params + tt->off, tt->rows, tt->cols, 0, NULL};
 		}
 		unlink(path);
 		char p1[600], p2[600];

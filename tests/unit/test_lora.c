@@ -327,7 +327,7 @@ static void test_recompute_same_bits(void)
 /* A base held in bf16 (rad_model_load_as) computes exactly what an fp32 model holding
  * the same rounded matrices computes: the same fingerprint, the same adapter gradient
  * bits in fp32 and in bf16 products, with and without recompute; its matrices' fp32
- * ranges are never written; it is not saved. */
+ * ranges are never written; saved, it is the rounded model. */
 static void base_bf16_case(rad_model *m)
 {
 	char dir[] = "/tmp/rad-base-bf16-XXXXXX";
@@ -357,7 +357,14 @@ static void base_bf16_case(rad_model *m)
 	EXPECT(changed > 0);   /* the test is not of weights bf16 holds exactly */
 	EXPECT(rad_model_fingerprint(held) == rad_model_fingerprint(rounded));
 	EXPECT(rad_model_fingerprint(held) != rad_model_fingerprint(m));
-	EXPECT(rad_model_save(held, dir, RAD_ST_F32) != NULL);
+	/* saved (its matrices widened from bf16), it is the rounded model */
+	char dir2[] = "/tmp/rad-base-bf16-XXXXXX";
+	EXPECT(mkdtemp(dir2) != NULL);
+	EXPECT(rad_model_save(held, dir2, RAD_ST_F32) == NULL);
+	rad_model *back = NULL;
+	EXPECT(rad_model_load(&back, dir2) == NULL);
+	EXPECT(back && rad_model_fingerprint(back) == rad_model_fingerprint(rounded));
+	rad_model_free(back);
 	rad_batch b;
 	fx_two_pairs(&b, 1);
 	with_adapter(held, 2, 0, 3);
@@ -379,7 +386,7 @@ static void base_bf16_case(rad_model *m)
 	rad_model_free(rounded);
 	rad_model_free(m);
 	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
 	EXPECT(system(cmd) == 0);
 }
 static void test_base_bf16_gpt2(void) { base_bf16_case(fx_model(11, 16, 2, 2, 8, 4, 2.0)); }

@@ -376,10 +376,10 @@ static void test_hub_layout(void)
 	float *mask = calloc(16 * 16, sizeof(float));
 	for (int i = 0; i < n; i++) {
 		const rad_model_tensor *t = &m->tensors[i];
-		o[i] = (rad_st_out){t->name + 12, t->ndim, {t->shape[0], t->shape[1]}, m->params + t->off, t->rows, t->cols, t->transposed};
+		o[i] = (rad_st_out){t->name + 12, t->ndim, {t->shape[0], t->shape[1]}, m->params + t->off, t->rows, t->cols, t->transposed, NULL};
 	}
-	o[n] = (rad_st_out){"h.0.attn.bias", 2, {16, 16}, mask, 16, 16, 0};
-	o[n + 1] = (rad_st_out){"lm_head.weight", 2, {11, 8}, m->w.wte, 11, 8, 0};
+	o[n] = (rad_st_out){"h.0.attn.bias", 2, {16, 16}, mask, 16, 16, 0, NULL};
+	o[n + 1] = (rad_st_out){"lm_head.weight", 2, {11, 8}, m->w.wte, 11, 8, 0, NULL};
 	char path[600];
 	snprintf(path, sizeof path, "%s/model.safetensors", dir);
 	EXPECT(rad_st_write(path, o, n + 2, RAD_ST_BF16, NULL) == NULL);
@@ -391,7 +391,7 @@ static void test_hub_layout(void)
 	EXPECT(m2 && worst <= 1.0 / 256);
 	rad_model_free(m2);
 	/* an unknown tensor is an error naming it */
-	o[n] = (rad_st_out){"h.0.attn.surprise", 2, {16, 16}, mask, 16, 16, 0};
+	o[n] = (rad_st_out){"h.0.attn.surprise", 2, {16, 16}, mask, 16, 16, 0, NULL};
 	EXPECT(rad_st_write(path, o, n + 2, RAD_ST_F32, NULL) == NULL);
 	m2 = NULL;
 	e = rad_model_load(&m2, dir);
