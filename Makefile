@@ -20,10 +20,13 @@ endif
 LDLIBS    = -ljansson -lzstd -lpcre2-8 -lutf8proc -ldnnl $(MPI_LIBS) -lm
 
 # Debian packages the build and the tests need; `make deps` installs what is missing.
-# python3-torch is the independent float64 reference of the exactness tests (tests/tools/torch*.sh).
+# python3-torch is the independent float64 reference of the exactness tests (tests/tools/torch*.sh);
+# Debian's PyTorch calls the system BLAS (libblas.so.3), and libopenblas0-pthread makes that
+# OpenBLAS rather than the single-threaded reference BLAS, as PyTorch's users run it (the
+# bench's PyTorch columns).
 DEB_PACKAGES = make gcc libc6-dev pkg-config libjansson-dev libzstd-dev zstd \
                libdnnl-dev libpcre2-dev libutf8proc-dev \
-               parallel gnuplot-nox jq python3-torch libopenmpi-dev openmpi-bin
+               parallel gnuplot-nox jq python3-torch libopenblas0-pthread libopenmpi-dev openmpi-bin
 DEB_FUZZ     = clang libclang-rt-14-dev
 
 # Two builds side by side: optimised (tools land in bin/) and sanitized (build/san/).

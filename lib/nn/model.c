@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "base/cli.h"
 #include "nn/layers.h"
 #include "nn/llama_layers.h"
 #include "nn/lora.h"
 #include "nn/model.h"
+#include "nn/safetensors.h"
 #include "base/rng.h"
 
 void rad_model_config_gpt2(rad_model_config *c, int vocab, int ctx, int layers, int heads, int dim)
@@ -237,7 +240,33 @@ int rad_model_tensor_is_matrix(const rad_model_tensor *t)
 	return t->ndim == 2 && strcmp(t->name, "score.weight");
 }
 
+/* A bf16-held model's params: an address range in which only the pages of the vectors
+ * (norms, biases) can be used.  The matrices' fp32 ranges are never mapped (touching one
+ * faults), so the fp32 copy costs nothing however large the model, even where the kernel
+ * refuses to promise memory it will not be asked for. */
+static float *vectors_only(rad_model *m)
+{
+	size_t bytes = m->nparams * sizeof(float), pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) rad_die(RAD_EXIT_DATA, NULL, "out of address space (%zu bytes of weights)", bytes);
+	weights_at(m, &m->w, (float *)p, 1);   /* the tensors' offsets: nothing is written */
+	for (int i = 0; i < m->ntensors; i++) {
+		const rad_model_tensor *t = &m->tensors[i];
+		if (rad_model_tensor_is_matrix(t)) continue;
+		size_t lo = t->off * sizeof(float) / pg * pg, hi = (t->off + (size_t)t->rows * t->cols) * sizeof(float);
+		hi = (hi + pg - 1) / pg * pg;
+		if (mprotect(p + lo, (hi < bytes ? hi : bytes) - lo, PROT_READ | PROT_WRITE) != 0)
+			rad_die(RAD_EXIT_DATA, NULL, "out of memory (the model's vectors)");
+	}
+	return (float *)p;
+}
+
 rad_model *rad_model_new(const rad_model_config *c, const char **err)
+{
+	return rad_model_new_as(c, RAD_ST_F32, err);
+}
+
+rad_model *rad_model_new_as(const rad_model_config *c, int dtype, const char **err)
 {
 	const char *e = rad_model_config_check(c);
 	if (e) { if (err) *err = e; return NULL; }
@@ -251,10 +280,16 @@ rad_model *rad_model_new(const rad_model_config *c, const char **err)
 	m->nparams = lo.cur;
 	m->ntensors = lo.nt;
 	m->tensors = rad_calloc(lo.nt, sizeof *m->tensors);
-	m->params = rad_calloc(m->nparams, sizeof(float));
 	m->w.layer = rad_calloc(c->n_layers, sizeof *m->w.layer);
 	m->g.layer = rad_calloc(c->n_layers, sizeof *m->g.layer);
-	weights_at(m, &m->w, m->params, 1);
+	if (dtype == RAD_ST_BF16) {
+		m->bf16_only = 1;
+		m->params = vectors_only(m);
+		m->params_bf16 = rad_calloc(m->nparams + 32, sizeof *m->params_bf16);
+	} else {
+		m->params = rad_calloc(m->nparams, sizeof(float));
+		weights_at(m, &m->w, m->params, 1);
+	}
 	return m;
 }
 
@@ -324,13 +359,6 @@ const rad_bf16 *rad_model_bf16(rad_model *m)
 		m->bf16_stale = 0;
 	}
 	return m->params_bf16;
-}
-
-void rad_model_hold_bf16(rad_model *m)
-{
-	/* params keeps its calloc'd zero pages over the matrices: never written, never resident */
-	m->bf16_only = 1;
-	m->params_bf16 = rad_calloc(m->nparams + 32, sizeof *m->params_bf16);
 }
 
 void rad_model_init(rad_model *m, uint64_t seed)
@@ -486,7 +514,8 @@ void rad_model_free(rad_model *m)
 {
 	if (!m) return;
 	acts_free(m->acts);
-	free(m->params);
+	if (m->bf16_only) munmap(m->params, m->nparams * sizeof(float));
+	else free(m->params);
 	free(m->params_bf16);
 	free(m->grads);
 	free(m->tensors);

@@ -136,9 +136,9 @@ typedef struct rad_model {
 	                                 recomputes the layer (gradient checkpointing) */
 	rad_bf16 *params_bf16;        /* [nparams] bf16 copy of params (bf16 compute), or NULL */
 	int bf16_stale;               /* params changed since params_bf16 was made */
-	int bf16_only;                /* the matrices are held in params_bf16 only (rad_model_load_as):
-	                                 params holds the vectors, and its matrices' ranges are never
-	                                 written, so they take no memory */
+	int bf16_only;                /* the matrices are held in params_bf16 only (rad_model_new_as):
+	                                 params holds the vectors; its matrices' ranges are address
+	                                 space only, never mapped to memory */
 } rad_model;
 
 /* The parameters a training run updates, whichever they are: every weight of the model,
@@ -159,10 +159,10 @@ int rad_model_tensor_is_matrix(const rad_model_tensor *t);
 
 /* A zeroed model of configuration c (check it first); NULL + *err when c is not runnable. */
 rad_model *rad_model_new(const rad_model_config *c, const char **err);
+/* The same holding the matrices in dtype: RAD_ST_F32 (rad_model_new) or RAD_ST_BF16 (in
+ * params_bf16 only, m->bf16_only: rad_model_load_as, rad-init --dtype bf16). */
+rad_model *rad_model_new_as(const rad_model_config *c, int dtype, const char **err);
 void rad_model_free(rad_model *m);
-/* From now on the model holds its matrices in bf16 only (m->bf16_only), zeroed; call it
- * on a new model, before its weights are set (rad_model_load_as, rad-init --dtype bf16). */
-void rad_model_hold_bf16(rad_model *m);
 /* GPT-2's initialisation: N(0, 0.02) for weights and embeddings, N(0, 0.02/sqrt(2L)) for
  * the projections into the residual stream, zero biases, unit norm weights; seeded.  A
  * model holding its matrices in bf16 gets the same values rounded, and no fp32 copy. */

@@ -560,9 +560,8 @@ const char *rad_model_load_as(rad_model **out, const char *dir, int dtype)
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	const char *e = rad_model_config_read(&c, path);
 	if (e) return e;
-	rad_model *m = rad_model_new(&c, &e);
+	rad_model *m = rad_model_new_as(&c, dtype, &e);
 	if (!m) { snprintf(msg, sizeof msg, "%s: %s", path, e); return msg; }
-	if (dtype == RAD_ST_BF16) rad_model_hold_bf16(m);
 	shards sh;
 	if ((e = shards_open(&sh, dir))) { rad_model_free(m); return e; }
 	int gpt2 = !strcmp(c.model_type, "gpt2");
