@@ -239,7 +239,7 @@ static const char *decode_rows(rad_model *m, rad_kv_cache *kv, int n, const int 
 	if (m->lora) return "generation does not apply an attached adapter: merge it into the weights first";
 	if (!m->w.lm_head) return "a sequence-classification (reward) model has no language-model head to generate with";
 	const rad_bf16 *wb = rad_model_bf16(m);
-#define WT(w) ((rad_weight){m->bf16_only ? NULL : (w), wb ? wb + ((w) - m->params) : NULL, m->compute == RAD_COMPUTE_BF16})
+#define WT(w) rad_model_weight(m, wb, w)
 	scratch_get(c, n, kv->max_len, nout);
 	/* positions: each slot continues from its cache */
 	for (int r = 0; r < n; r++) {

@@ -33,6 +33,20 @@ void rad_f32_from_bf16(float *dst, const rad_bf16 *src, size_t n);
 
 enum rad_gemm_type { RAD_GEMM_F32 = 0, RAD_GEMM_BF16 = 1 };
 
+/* A weight matrix W[O,I] as the products take it.  f32: its fp32 values, or NULL when the
+ * model holds it in bf16 only (rad_model_load_as); bf16: its bf16 values (a copy made for
+ * bf16 compute, or the only copy), or NULL; bf16_products: the products take bf16 inputs
+ * (x and dy rounded, fp32 sums; needs bf16).  An fp32 product of a weight held in bf16 only
+ * widens it to fp32 a block of rows at a time (rad_widen_rows): exactly the sums an fp32
+ * model holding the same rounded values computes. */
+typedef struct rad_weight {
+	const float *f32;
+	const rad_bf16 *bf16;
+	int bf16_products;
+} rad_weight;
+/* An fp32 weight (the usual case). */
+static inline rad_weight rad_weight_f32(const float *w) { return (rad_weight){w, NULL, 0}; }
+
 /* C[M,N] = alpha op(A)[M,K] op(B)[K,N] (+ bias[N] on every row) + beta C, row-major:
  *   A is [M,K] with leading dimension lda, or [K,M] when ta;
  *   B is [K,N] with leading dimension ldb, or [N,K] when tb;

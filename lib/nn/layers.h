@@ -11,19 +11,6 @@
 #include <stdint.h>
 #include "nn/engine.h"
 
-/* A weight matrix W[O,I] as the products take it.  f32: its fp32 values, or NULL when the
- * model holds it in bf16 only (rad_model_load_as); bf16: its bf16 values (a copy made for
- * bf16 compute, or the only copy), or NULL; bf16_products: the products take bf16 inputs
- * (x and dy rounded, fp32 sums; needs bf16).  An fp32 product of a weight held in bf16 only
- * widens it to fp32 a block of rows at a time (rad_widen_rows): exactly the sums an fp32
- * model holding the same rounded values computes. */
-typedef struct rad_weight {
-	const float *f32;
-	const rad_bf16 *bf16;
-	int bf16_products;
-} rad_weight;
-/* An fp32 weight (the usual case). */
-static inline rad_weight rad_weight_f32(const float *w) { return (rad_weight){w, NULL, 0}; }
 /* Rows of W[.,in] widened at a time for an fp32 product of a bf16-only weight: as many as
  * fit in RAD_WIDEN_MB MiB (default 64; at least one row).  A matrix that fits is one
  * product, as in an fp32 model; a larger one is several over blocks of its rows. */

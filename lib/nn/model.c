@@ -397,32 +397,30 @@ void rad_model_init(rad_model *m, uint64_t seed)
 	}
 }
 
-/* Words p[0, n) of the weights, which are words [at, at + n) of all `total`: four lanes
- * by index, the words past the last multiple of four into lane 0. */
+/* One word into a lane: multiply, then xorshift. */
+static inline void mix(uint64_t *a, uint32_t w)
+{
+	*a = (*a ^ w) * 0x100000001b3ULL;
+	*a ^= *a >> 29;
+}
+
+/* Word w, word `at` of all `total`: four lanes by index; the words past the last multiple
+ * of four go into lane 0, mixed the other way round. */
+static inline void hash_word(uint64_t acc[4], uint32_t w, size_t at, size_t total)
+{
+	if (at < total / 4 * 4) mix(&acc[at % 4], w);
+	else acc[0] = ((acc[0] ^ w) * 0x100000001b3ULL) ^ (acc[0] >> 29);
+}
+
+/* Words p[0, n), which are words [at, at + n) of all `total`: whole groups of four lanes
+ * at a time where they line up. */
 static void hash_words(uint64_t acc[4], const uint32_t *p, size_t at, size_t n, size_t total)
 {
-	size_t whole = total / 4 * 4, i = 0;
-	for (; i < n && (at + i) % 4; i++)
-		if (at + i < whole) {
-			uint64_t *a = &acc[(at + i) % 4];
-			*a = (*a ^ p[i]) * 0x100000001b3ULL;
-			*a ^= *a >> 29;
-		} else {
-			acc[0] = ((acc[0] ^ p[i]) * 0x100000001b3ULL) ^ (acc[0] >> 29);
-		}
-	for (; i + 4 <= n && at + i + 4 <= whole; i += 4)
-		for (int k = 0; k < 4; k++) {
-			acc[k] = (acc[k] ^ p[i + k]) * 0x100000001b3ULL;
-			acc[k] ^= acc[k] >> 29;
-		}
-	for (; i < n; i++)
-		if (at + i < whole) {
-			uint64_t *a = &acc[(at + i) % 4];
-			*a = (*a ^ p[i]) * 0x100000001b3ULL;
-			*a ^= *a >> 29;
-		} else {
-			acc[0] = ((acc[0] ^ p[i]) * 0x100000001b3ULL) ^ (acc[0] >> 29);
-		}
+	size_t i = 0;
+	for (; i < n && (at + i) % 4; i++) hash_word(acc, p[i], at + i, total);
+	for (; i + 4 <= n && at + i + 4 <= total / 4 * 4; i += 4)
+		for (int k = 0; k < 4; k++) mix(&acc[k], p[i + k]);
+	for (; i < n; i++) hash_word(acc, p[i], at + i, total);
 }
 
 uint64_t rad_model_fingerprint(const rad_model *m)
@@ -597,8 +595,7 @@ static rad_acts *acts_get(rad_model *m, int n, int nseq, int mtok, int keep)
 
 /* ---- forward ----------------------------------------------------------------------- */
 
-/* Weight w (a pointer into params) as the products take it; wb is rad_model_bf16's. */
-static rad_weight wt(const rad_model *m, const rad_bf16 *wb, const float *w)
+rad_weight rad_model_weight(const rad_model *m, const rad_bf16 *wb, const float *w)
 {
 	return (rad_weight){m->bf16_only ? NULL : w, wb ? wb + (w - m->params) : NULL, m->compute == RAD_COMPUTE_BF16};
 }
@@ -630,23 +627,24 @@ static void layer_forward(rad_model *m, rad_acts *a, const rad_bf16 *wb, int l, 
 	rad_lora *lo = m->lora;   /* each product plus the adapter's modules at that site */
 	norm(c, a->n1, a->n1m[i], a->n1r[i], x, y->norm1_w, y->norm1_b, n);
 	float *proj = c->qk_norm ? a->qkvr[i] : a->qkv[i];   /* q, k, v before the q/k norms */
-	rad_matmul_forward(proj, a->n1, wt(m, wb, y->wqkv), y->bqkv, n, C, W);
+	rad_matmul_forward(proj, a->n1, rad_model_weight(m, wb, y->wqkv), y->bqkv, n, C, W);
 	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_QKV, proj, W, a->n1, n, m->train);
 	if (c->qk_norm)
 		rad_qknorm_forward(a->qkv[i], a->qkr[i], a->qkvr[i], y->q_norm, y->k_norm, n, H, G, D, c->norm_eps);
 	if (c->pos == RAD_POS_ROPE) rad_rope_forward(a->qkv[i], a->cs, n, H, G, D);
-	rad_attention_forward(a->ao[i], a->alse[i], a->qkv[i], a->off, a->len, a->nseq, H, G, D, m->compute == RAD_COMPUTE_BF16);
-	rad_matmul_forward(a->tmp, a->ao[i], wt(m, wb, y->wo), y->bo, n, HD, C);
+	rad_attention_forward(a->ao[i], a->alse[i], a->qkv[i], a->off, a->len, a->nseq, H, G, D,
+	                      m->compute == RAD_COMPUTE_BF16);
+	rad_matmul_forward(a->tmp, a->ao[i], rad_model_weight(m, wb, y->wo), y->bo, n, HD, C);
 	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_O, a->tmp, C, a->ao[i], n, m->train);
 	float *mid = a->mid[i], *tmp = a->tmp;
 	#pragma omp parallel for schedule(static)
 	for (size_t e = 0; e < (size_t)n * C; e++) mid[e] = x[e] + tmp[e];
 	norm(c, a->n2, a->n2m[i], a->n2r[i], mid, y->norm2_w, y->norm2_b, n);
-	rad_matmul_forward(a->up[i], a->n2, wt(m, wb, y->w_up), y->b_up, n, C, FU);
+	rad_matmul_forward(a->up[i], a->n2, rad_model_weight(m, wb, y->w_up), y->b_up, n, C, FU);
 	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_UP, a->up[i], FU, a->n2, n, m->train);
 	activate(c, a->act, a->up[i], n);
 	if (!xo) return;
-	rad_matmul_forward(tmp, a->act, wt(m, wb, y->w_down), y->b_down, n, F, C);
+	rad_matmul_forward(tmp, a->act, rad_model_weight(m, wb, y->w_down), y->b_down, n, F, C);
 	if (lo) rad_lora_forward(lo, l, RAD_LORA_SITE_DOWN, tmp, C, a->act, n, m->train);
 	#pragma omp parallel for schedule(static)
 	for (size_t e = 0; e < (size_t)n * C; e++) xo[e] = mid[e] + tmp[e];
@@ -710,7 +708,8 @@ static const char *forward(rad_model *m, const rad_batch *b, double *seq_logp, i
 	const rad_weights *w = &m->w;
 	const rad_bf16 *wb = rad_model_bf16(m);
 	int rope = c->pos == RAD_POS_ROPE;
-	rad_embedding_forward(a->res[0], wt(m, wb, w->wte), rope ? (rad_weight){0} : wt(m, wb, w->wpe), a->tok, a->pos, n, C);
+	rad_weight pos = rope ? (rad_weight){0} : rad_model_weight(m, wb, w->wpe);
+	rad_embedding_forward(a->res[0], rad_model_weight(m, wb, w->wte), pos, a->tok, a->pos, n, C);
 	if (rope) rad_rope_table(a->cs, a->pos, n, a->inv_freq, D);
 	for (int l = 0; l < c->n_layers; l++)
 		layer_forward(m, a, wb, l, a->nl > 1 ? l : 0, a->res[keep ? l : 0], a->res[keep ? l + 1 : 0]);
@@ -731,7 +730,7 @@ static const char *forward(rad_model *m, const rad_batch *b, double *seq_logp, i
 	}
 	#pragma omp parallel for schedule(static)
 	for (int r = 0; r < mt; r++) memcpy(a->xsel + (size_t)r * C, a->nf + (size_t)a->sel[r] * C, sizeof(float) * C);
-	rad_logprobs_forward(a->logp, a->lse, a->xsel, wt(m, wb, w->lm_head), a->tgt, mt, C, c->vocab,
+	rad_logprobs_forward(a->logp, a->lse, a->xsel, rad_model_weight(m, wb, w->lm_head), a->tgt, mt, C, c->vocab,
 	                     a->logits, a->lrows);
 	for (int s = 0; s < b->nseq; s++) {
 		if (seq_logp) seq_logp[s] = 0;
@@ -771,11 +770,12 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 	int W = (H + 2 * G) * D, HD = H * D;
 	const rad_weights *w = &m->w;
 	rad_weights *g = &m->g;
-	const rad_bf16 *wb = m->compute == RAD_COMPUTE_BF16 || m->bf16_only ? m->params_bf16 : NULL;   /* as the forward had it */
+	/* the bf16 weights as the forward had them (not remade) */
+	const rad_bf16 *wb = m->compute == RAD_COMPUTE_BF16 || m->bf16_only ? m->params_bf16 : NULL;
 	for (int r = 0; r < mt; r++) a->dlogp[r] = (float)dseq_logp[a->selseq[r]];
 	/* LM head: dxsel[M,C] (M <= N, so tmp holds it) */
 	float *dxsel = a->tmp;
-	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->lse, a->xsel, wt(m, wb, w->lm_head), a->tgt,
+	rad_logprobs_backward(dxsel, g->lm_head, a->dlogp, a->lse, a->xsel, rad_model_weight(m, wb, w->lm_head), a->tgt,
 	                      mt, C, c->vocab, a->logits, a->lrows);
 	float *dnf = a->b2;
 	memset(dnf, 0, sizeof(float) * (size_t)n * C);
@@ -809,30 +809,30 @@ void rad_model_backward(rad_model *m, const rad_batch *b, const double *dseq_log
 		if (swiglu) {
 			float *dgu = a->b1;
 			dact = a->b3;
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, wt(m, wb, y->w_down), n, F, C, 0);
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, rad_model_weight(m, wb, y->w_down), n, F, C, 0);
 			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_DOWN, dact, dres, C, a->act, n, 1);
 			rad_swiglu_backward(dgu, dact, a->up[i], n, F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2, wt(m, wb, y->w_up), n, C, 2 * F, 0);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dgu, a->n2, rad_model_weight(m, wb, y->w_up), n, C, 2 * F, 0);
 			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_UP, dn, dgu, 2 * F, a->n2, n, 1);
 		} else {
-			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, wt(m, wb, y->w_down), n, F, C, 0);
+			rad_matmul_backward(dact, gy->w_down, gy->b_down, dres, a->act, rad_model_weight(m, wb, y->w_down), n, F, C, 0);
 			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_DOWN, dact, dres, C, a->act, n, 1);
 			rad_gelu_backward(dact, dact, a->up[i], (size_t)n * F);
-			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2, wt(m, wb, y->w_up), n, C, F, 0);
+			rad_matmul_backward(dn, gy->w_up, gy->b_up, dact, a->n2, rad_model_weight(m, wb, y->w_up), n, C, F, 0);
 			if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_UP, dn, dact, F, a->n2, n, 1);
 		}
 		if (rms) rad_rmsnorm_backward(dres, gy->norm2_w, dn, a->mid[i], a->n2r[i], y->norm2_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm2_w, gy->norm2_b, dn, a->mid[i], a->n2m[i], a->n2r[i], y->norm2_w, n, C);
 		/* attention: mid = res[l] + proj(attn(qkv(norm1(res[l])))) */
 		float *dao = a->b2, *dqkv = a->b1;
-		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[i], wt(m, wb, y->wo), n, HD, C, 0);
+		rad_matmul_backward(dao, gy->wo, gy->bo, dres, a->ao[i], rad_model_weight(m, wb, y->wo), n, HD, C, 0);
 		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_O, dao, dres, C, a->ao[i], n, 1);
 		rad_attention_backward(dqkv, a->awork, dao, a->ao[i], a->qkv[i], a->alse[i], a->off, a->len, a->nseq, H, G, D,
 		                       m->compute == RAD_COMPUTE_BF16);
 		if (rope) rad_rope_backward(dqkv, a->cs, n, H, G, D);
 		if (c->qk_norm)
 			rad_qknorm_backward(dqkv, gy->q_norm, gy->k_norm, dqkv, a->qkvr[i], a->qkr[i], y->q_norm, y->k_norm, n, H, G, D);
-		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1, wt(m, wb, y->wqkv), n, C, W, 0);
+		rad_matmul_backward(dn, gy->wqkv, gy->bqkv, dqkv, a->n1, rad_model_weight(m, wb, y->wqkv), n, C, W, 0);
 		if (lo) rad_lora_backward(lo, l, RAD_LORA_SITE_QKV, dn, dqkv, W, a->n1, n, 1);
 		if (rms) rad_rmsnorm_backward(dres, gy->norm1_w, dn, a->res[l], a->n1r[i], y->norm1_w, n, C);
 		else rad_layernorm_backward(dres, gy->norm1_w, gy->norm1_b, dn, a->res[l], a->n1m[i], a->n1r[i], y->norm1_w, n, C);

@@ -188,6 +188,10 @@ void rad_model_set_compute(rad_model *m, int compute);
 void rad_model_set_recompute(rad_model *m, int on);
 /* The bf16 copy of params for bf16 compute, made (again) when needed; NULL in fp32. */
 const rad_bf16 *rad_model_bf16(rad_model *m);
+/* Weight w (a pointer into params) as the products take it, wb being rad_model_bf16's:
+ * its fp32 values unless the model holds it in bf16 only, its bf16 values when there
+ * are any, and bf16 products in bf16 compute. */
+rad_weight rad_model_weight(const rad_model *m, const rad_bf16 *wb, const float *w);
 /* A hash of the configuration and every weight: names the model a reference came from. */
 uint64_t rad_model_fingerprint(const rad_model *m);
 
